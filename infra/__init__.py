@@ -1,0 +1,1 @@
+"""Everything that stands a function up: deployable functions, packaging, AWS and local."""

@@ -1,0 +1,38 @@
+"""Errors raised by ``infra`` (packaging, the AWS provisioner, the local Lambda).
+
+Exception tree::
+
+    ColdbenchError (coldbench.errors)
+    └── InfraError              base of infra errors
+        ├── PackagingError      a function source cannot be packaged (names the path)
+        ├── ProvisionError      AWS refused or a resource did not converge (names it)
+        │   └── PreflightError  the account cannot run the plan (credentials, limits)
+        ├── WaitTimeout         a bounded wait ran out (names what it waited for)
+        └── LocalLambdaError    the local Lambda could not start or serve
+"""
+
+from coldbench.errors import ColdbenchError
+
+
+class InfraError(ColdbenchError):
+    """Base of infra errors."""
+
+
+class PackagingError(InfraError):
+    """A function source cannot be packaged."""
+
+
+class ProvisionError(InfraError):
+    """AWS refused a call or a resource did not converge."""
+
+
+class PreflightError(ProvisionError):
+    """The account or credentials cannot run the planned resources."""
+
+
+class WaitTimeout(InfraError):
+    """A bounded wait ran out."""
+
+
+class LocalLambdaError(InfraError):
+    """The local Lambda could not start or serve."""

@@ -1,0 +1,197 @@
+"""One execution environment: an OS process running AWS's ``awslambdaric``.
+
+The process talks to its own Runtime API listener (see :mod:`runtime_api`); this module
+owns its life: spawn with Lambda's environment variables, freeze between invocations
+(SIGSTOP/SIGCONT), real peak memory from ``/proc``, kill on timeout, out-of-memory,
+reaping or recycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class Outcome:
+    """How an invocation ended."""
+
+    kind: str  # response | error | timeout | crash | oom | init_error | too_large
+    body: bytes = b""
+    error_type: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.kind == "response"
+
+
+@dataclass
+class Invocation:
+    request_id: str
+    payload: bytes
+    deadline_ms: int
+    trace_id: str
+    result: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    started: float = 0.0  # perf_counter when handed to the runtime
+
+    def finish(self, outcome: Outcome) -> None:
+        if not self.result.done():
+            self.result.set_result(outcome)
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """What every environment of one function shares."""
+
+    name: str
+    handler: str
+    task_root: Path
+    memory_mb: int
+    timeout_s: int
+    region: str
+    log_group: str
+    log_format: str
+    version: str = "$LATEST"
+    user_env: dict = field(default_factory=dict)
+    runtime: str = "python3.12"
+
+
+def read_memory_kb(pid: int, field_name: str = "VmHWM") -> int:
+    """Peak (VmHWM) or current (VmRSS) resident memory of a process, in kB."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+class Environment:
+    """A single execution environment; at most one invocation at a time."""
+
+    def __init__(self, spec: FunctionSpec, init_type: str, keep_alive_s: float):
+        self.spec = spec
+        self.id = uuid.uuid4().hex
+        date = time.strftime("%Y/%m/%d", time.gmtime())
+        self.log_stream = f"{date}/[{spec.version}]{self.id}"
+        self.init_type = init_type
+        self.keep_alive_s = keep_alive_s
+        self.state = "init"  # init | idle | busy | dead
+        loop = asyncio.get_running_loop()
+        self.ready: asyncio.Future = loop.create_future()  # -> "" or an init error type
+        self.inbox: asyncio.Queue[Invocation] = asyncio.Queue(maxsize=1)
+        self.current: Invocation | None = None
+        self.proc: asyncio.subprocess.Process | None = None
+        self.port = 0
+        self.init_started = 0.0  # perf_counter
+        self.init_started_epoch = 0.0
+        self.init_duration_ms: float | None = None
+        self.init_reported = False  # Init Duration goes on the first REPORT only
+        self.invocations = 0
+        self.idle_since = time.monotonic()
+        self.frozen = False
+        self.retire = False  # recycle: do not return to the pool
+        self.init_error_body = b""
+
+    @property
+    def on_demand(self) -> bool:
+        return self.init_type == "on-demand"
+
+    def environ(self) -> dict[str, str]:
+        spec = self.spec
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "LANG": "en_US.UTF-8",
+            "TZ": ":UTC",
+            "PYTHONPATH": str(spec.task_root),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "LAMBDA_TASK_ROOT": str(spec.task_root),
+            "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
+            "_HANDLER": spec.handler,
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{spec.runtime}",
+            "AWS_LAMBDA_FUNCTION_NAME": spec.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(spec.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": spec.version,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": self.init_type,
+            "AWS_LAMBDA_LOG_GROUP_NAME": spec.log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": self.log_stream,
+            "AWS_LAMBDA_LOG_FORMAT": spec.log_format,
+            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{self.port}",
+            "AWS_REGION": spec.region,
+            "AWS_DEFAULT_REGION": spec.region,
+            # Dummy session credentials, as Lambda injects the execution role's.
+            "AWS_ACCESS_KEY_ID": "ASIACOLDBENCHLOCALENV",
+            "AWS_SECRET_ACCESS_KEY": "coldbench-local-environment-dummy",
+            "AWS_SESSION_TOKEN": "coldbench-local-environment-dummy-token",
+        }
+        env.update({str(k): str(v) for k, v in spec.user_env.items()})
+        return env
+
+    async def spawn(self, procs_file: Path | None) -> None:
+        """Start the process; init runs until the runtime's first ``/next``."""
+        cmd = [sys.executable, "-m", "awslambdaric", self.spec.handler]
+        if procs_file is not None:
+            # Join the CPU cgroup before exec so all of init runs at the memory's CPU share.
+            cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(procs_file), *cmd]
+        self.init_started_epoch = time.time()
+        self.init_started = time.perf_counter()
+        self.proc = await asyncio.create_subprocess_exec(
+            *cmd,
+            env=self.environ(),
+            cwd=str(self.spec.task_root),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            start_new_session=True,
+            limit=1 << 20,
+        )
+
+    def init_complete(self) -> None:
+        if self.init_duration_ms is None:
+            self.init_duration_ms = (time.perf_counter() - self.init_started) * 1000
+        if not self.ready.done():
+            self.ready.set_result("")
+
+    def init_failed(self, error_type: str, body: bytes = b"") -> None:
+        if self.init_duration_ms is None:
+            self.init_duration_ms = (time.perf_counter() - self.init_started) * 1000
+        self.init_error_body = body
+        if not self.ready.done():
+            self.ready.set_result(error_type or "Runtime.Unknown")
+
+    def _signal(self, sig: int) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.proc.pid, sig)
+
+    def freeze(self) -> None:
+        if not self.frozen:
+            self._signal(signal.SIGSTOP)
+            self.frozen = True
+
+    def thaw(self) -> None:
+        if self.frozen:
+            self._signal(signal.SIGCONT)
+            self.frozen = False
+
+    def kill(self) -> None:
+        self.state = "dead"
+        self._signal(signal.SIGKILL)
+        self.frozen = False
+
+    def max_memory_used_mb(self) -> int:
+        if self.proc is None:
+            return 0
+        return max(1, -(-read_memory_kb(self.proc.pid, "VmHWM") // 1024))
+
+    def rss_mb(self) -> float:
+        return read_memory_kb(self.proc.pid, "VmRSS") / 1024 if self.proc else 0.0

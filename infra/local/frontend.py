@@ -1,0 +1,149 @@
+"""The Function URL front end: HTTP in, payload-format-2.0 event to the pool, HTTP out.
+
+Status codes as Function URLs give them: 403 for a missing or bad signature under
+AWS_IAM, 413 for a request over the 6 MB payload limit, 429 when throttled, 502 for a
+function error, crash, timeout, init failure or an unusable result. Every response
+carries ``x-amzn-RequestId``; when the function ran, it is the invocation's request id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+
+from aiohttp import web
+
+from infra.local import sigv4
+from infra.local.events import (
+    FORBIDDEN,
+    MAX_PAYLOAD_BYTES,
+    THROTTLED,
+    TOO_LARGE,
+    HttpRequest,
+    HttpResponse,
+    build_event,
+    error_response,
+    result_to_response,
+)
+from infra.local.pool import Pool, Throttled
+
+log = logging.getLogger(__name__)
+
+
+class FunctionUrl:
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        auth: str,
+        region: str,
+        url_id: str,
+        cors_allow_origins: tuple[str, ...] = (),
+    ):
+        self.pool = pool
+        self.auth = auth
+        self.region = region
+        self.url_id = url_id
+        self.cors_allow_origins = cors_allow_origins
+
+    def app(self) -> web.Application:
+        # Bodies up to the limit plus one byte are read; anything larger is refused.
+        app = web.Application(client_max_size=MAX_PAYLOAD_BYTES + 1)
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        return app
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
+        response = await self._respond(request)
+        metric = self.pool.telemetry.metric
+        metric("UrlRequestCount", 1)
+        metric("Url4xxCount", 1 if 400 <= response.status < 500 else 0)
+        metric("Url5xxCount", 1 if response.status >= 500 else 0)
+        metric("UrlRequestLatency", (time.perf_counter() - started) * 1000, "Milliseconds")
+        return response
+
+    async def _respond(self, request: web.Request) -> web.StreamResponse:
+        request_id = str(uuid.uuid4())
+        if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
+            return _send(error_response(*TOO_LARGE), request_id)
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return _send(error_response(*TOO_LARGE), request_id)
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
+        raw_path, _, raw_query = request.raw_path.partition("?")
+        iam = None
+        if self.auth == "AWS_IAM":
+            url = f"http://{request.host}{request.raw_path}"
+            reason = sigv4.verify(request.method, url, headers, body, self.region)
+            if reason is not None:
+                log.debug("refused unsigned or badly signed request: %s", reason)
+                return _send(error_response(*FORBIDDEN), request_id)
+            iam = _iam_identity()
+        cors = self._cors_headers(request)
+        if cors and request.method == "OPTIONS" and "access-control-request-method" in {
+            k.lower() for k in request.headers
+        }:
+            return _send(HttpResponse(200, cors), request_id)
+        event = build_event(
+            HttpRequest(request.method, raw_path, raw_query, headers, body, request.remote or ""),
+            request_id=request_id,
+            url_id=self.url_id,
+            account_id=sigv4.LOCAL_ACCOUNT_ID,
+            iam=iam,
+        )
+        payload = json.dumps(event, separators=(",", ":")).encode()
+        if len(payload) > MAX_PAYLOAD_BYTES:
+            return _send(error_response(*TOO_LARGE), request_id)
+        trace_id = event["headers"]["x-amzn-trace-id"]
+        try:
+            result = await self.pool.invoke(payload, request_id, trace_id)
+        except Throttled:
+            return _send(error_response(*THROTTLED), request_id)
+        if not result.outcome.ok:
+            return _send(error_response(502, None), request_id)
+        try:
+            http = result_to_response(result.outcome.body)
+        except (ValueError, TypeError):
+            return _send(error_response(502, None), request_id)
+        http.headers.extend(cors)
+        return _send(http, request_id)
+
+    def _cors_headers(self, request: web.Request) -> list[tuple[str, str]]:
+        origin = request.headers.get("Origin")
+        allowed = self.cors_allow_origins
+        if not origin or not allowed or ("*" not in allowed and origin not in allowed):
+            return []
+        return [
+            ("Access-Control-Allow-Origin", "*" if "*" in allowed else origin),
+            ("Access-Control-Allow-Methods", "*"),
+            ("Access-Control-Allow-Headers", "*"),
+        ]
+
+
+def _iam_identity() -> dict:
+    account = sigv4.LOCAL_ACCOUNT_ID
+    return {
+        "accessKey": sigv4.LOCAL_ACCESS_KEY,
+        "accountId": account,
+        "callerId": "AIDACOLDBENCHLOCAL",
+        "cognitoIdentity": None,
+        "principalOrgId": None,
+        "userArn": f"arn:aws:iam::{account}:user/coldbench-local",
+        "userId": "AIDACOLDBENCHLOCAL",
+    }
+
+
+def _send(http: HttpResponse, request_id: str) -> web.Response:
+    response = web.Response(status=http.status, body=http.body)
+    for key, value in http.headers:
+        if key.lower() == "content-length":
+            continue
+        if key.lower() == "set-cookie":
+            response.headers.add(key, value)
+        else:
+            response.headers[key] = value
+    response.headers["x-amzn-RequestId"] = request_id
+    return response

@@ -1,0 +1,315 @@
+"""The environment lifecycle: cold starts, reuse, throttling, reaping, recycling.
+
+Rules, as Lambda applies them:
+
+- one invocation at a time per environment; an idle environment is reused (provisioned
+  ones first, then the most recently used);
+- with none idle, a new on-demand environment starts (a cold start), unless the
+  concurrency limit is reached: then the request is throttled (429);
+- an idle on-demand environment is reaped after its keep-alive, drawn per environment
+  from the configured range; provisioned environments are initialised ahead and kept;
+- a timeout, a crash or going over the memory size ends the environment;
+- ``recycle`` retires every environment so the next requests are cold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass
+
+from infra.local.cgroups import CpuScaler
+from infra.local.environment import Environment, FunctionSpec, Invocation, Outcome
+from infra.local.runtime_api import RuntimeApi
+from infra.local.telemetry import RUNTIME_VERSION, Report, Telemetry, billed_ms, iso_ms
+
+log = logging.getLogger(__name__)
+_INIT_TIMEOUT_S = 10.0  # Lambda's init phase limit for on-demand environments
+_WATCH_INTERVAL_S = 0.1
+
+
+class Throttled(Exception):
+    """The concurrency limit is reached."""
+
+
+@dataclass(frozen=True)
+class PoolSettings:
+    concurrency_limit: int
+    provisioned: int
+    keep_alive_min_s: float
+    keep_alive_max_s: float
+    freeze: bool
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    outcome: Outcome
+    report: Report
+    env_id: str
+    cold: bool
+
+
+class Pool:
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        settings: PoolSettings,
+        telemetry: Telemetry,
+        cpu: CpuScaler,
+        function_arn: str,
+        rng: random.Random | None = None,
+    ):
+        self.spec = spec
+        self.settings = settings
+        self.telemetry = telemetry
+        self.cpu = cpu
+        self.api = RuntimeApi(function_arn, self._on_idle)
+        self.rng = rng or random.Random()
+        self.envs: dict[str, Environment] = {}
+        self._idle_provisioned: list[Environment] = []
+        self._idle_on_demand: list[Environment] = []
+        self._tasks: set[asyncio.Task] = set()
+        self._watcher: asyncio.Task | None = None
+        self.counters = {"invocations": 0, "cold_starts": 0, "throttles": 0, "reaped": 0}
+
+    # -- lifecycle of the pool ---------------------------------------------------------
+    async def start(self) -> None:
+        await self.api.start()
+        self._watcher = asyncio.create_task(self._watch())
+        await asyncio.gather(*(self._provision_one() for _ in range(self.settings.provisioned)))
+
+    async def stop(self) -> None:
+        if self._watcher:
+            self._watcher.cancel()
+        for env in list(self.envs.values()):
+            env.kill()
+        for env in list(self.envs.values()):
+            if env.proc is not None:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(env.proc.wait(), 5)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.api.stop()
+
+    async def recycle(self) -> int:
+        """Retire every environment; provisioned ones are initialised afresh."""
+        retired = list(self.envs.values())
+        self._idle_on_demand.clear()
+        self._idle_provisioned.clear()
+        for env in retired:
+            env.retire = True
+            if env.state == "idle":
+                env.kill()
+        await asyncio.gather(*(self._provision_one() for _ in range(self.settings.provisioned)))
+        return len(retired)
+
+    def status(self) -> dict:
+        states: dict[str, int] = {}
+        for env in self.envs.values():
+            states[env.state] = states.get(env.state, 0) + 1
+        return {"environments": len(self.envs), "states": states, **self.counters}
+
+    # -- environments ------------------------------------------------------------------
+    def _active(self) -> int:
+        return sum(1 for e in self.envs.values() if e.state in ("init", "busy") and not e.retire)
+
+    async def _spawn(self, init_type: str) -> Environment:
+        keep_alive = self.rng.uniform(self.settings.keep_alive_min_s, self.settings.keep_alive_max_s)
+        env = Environment(self.spec, init_type, keep_alive)
+        self.envs[env.id] = env
+        await self.api.open(env)
+        procs_file = self.cpu.create(env.id, self.spec.memory_mb)
+        record = {
+            "initializationType": init_type,
+            "phase": "init",
+            "runtimeVersion": RUNTIME_VERSION,
+            "functionName": self.spec.name,
+            "functionVersion": self.spec.version,
+        }
+        text = f"INIT_START Runtime Version: {RUNTIME_VERSION}\tRuntime Version ARN: local"
+        self.telemetry.platform(env.log_stream, "initStart", record, text, time.time())
+        await env.spawn(procs_file)
+        self._track(self._pump_output(env))
+        self._track(self._wait_exit(env))
+        return env
+
+    def _track(self, coro) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _provision_one(self) -> None:
+        env = await self._spawn("provisioned-concurrency")
+        error = await self._await_init(env)
+        if error:
+            log.error("provisioned environment failed to initialise: %s", error)
+            env.kill()
+            return
+        self._on_idle(env)
+
+    async def _await_init(self, env: Environment) -> str:
+        try:
+            return await asyncio.wait_for(asyncio.shield(env.ready), _INIT_TIMEOUT_S)
+        except TimeoutError:
+            env.kill()
+            return "Sandbox.Timedout"
+
+    async def _pump_output(self, env: Environment) -> None:
+        """Forward the function's own output to its log stream, line by line."""
+        assert env.proc is not None and env.proc.stdout is not None
+        while True:
+            try:
+                line = await env.proc.stdout.readline()
+            except ValueError:  # a line longer than the buffer: ship what we have
+                line = await env.proc.stdout.read(1 << 20)
+            if not line:
+                return
+            self.telemetry.log(env.log_stream, line.decode(errors="replace").rstrip("\n"))
+
+    async def _wait_exit(self, env: Environment) -> None:
+        assert env.proc is not None
+        code = await env.proc.wait()
+        was_dead = env.state == "dead"
+        env.state = "dead"
+        env.init_failed("Runtime.ExitError")  # no-op unless still initialising
+        if env.current is not None:
+            kind = "killed" if was_dead else "crash"
+            env.current.finish(Outcome(kind, b"", "Runtime.ExitError"))
+            log.debug("environment %s exited with %s during an invocation", env.id, code)
+        self._forget(env)
+
+    def _forget(self, env: Environment) -> None:
+        self.envs.pop(env.id, None)
+        for idle in (self._idle_on_demand, self._idle_provisioned):
+            if env in idle:
+                idle.remove(env)
+        self.cpu.remove(env.id)
+        self._track(self.api.close(env))
+
+    def _on_idle(self, env: Environment) -> None:
+        """The runtime called /next after an invocation: freeze and park it."""
+        env.current = None
+        if env.retire or env.state == "dead":
+            env.kill()
+            return
+        env.state = "idle"
+        env.idle_since = time.monotonic()
+        if self.settings.freeze:
+            env.freeze()
+        (self._idle_on_demand if env.on_demand else self._idle_provisioned).append(env)
+
+    async def _watch(self) -> None:
+        """Reap idle environments past their keep-alive; kill any over its memory size."""
+        while True:
+            await asyncio.sleep(_WATCH_INTERVAL_S)
+            now = time.monotonic()
+            for env in list(self._idle_on_demand):
+                if now - env.idle_since > env.keep_alive_s:
+                    self._idle_on_demand.remove(env)
+                    self.counters["reaped"] += 1
+                    env.kill()
+            for env in list(self.envs.values()):
+                if env.state == "busy" and env.rss_mb() > self.spec.memory_mb and env.current:
+                    env.current.finish(Outcome("oom", b"", "Runtime.OutOfMemory"))
+                    env.kill()
+
+    # -- invocations -------------------------------------------------------------------
+    async def _acquire(self) -> tuple[Environment, bool]:
+        for idle in (self._idle_provisioned, self._idle_on_demand):
+            if idle:
+                env = idle.pop()
+                env.state = "busy"
+                return env, False
+        if self._active() >= self.settings.concurrency_limit:
+            self.counters["throttles"] += 1
+            self.telemetry.metric("Throttles", 1)
+            raise Throttled
+        env = await self._spawn("on-demand")
+        self.counters["cold_starts"] += 1
+        return env, True
+
+    async def invoke(self, payload: bytes, request_id: str, trace_id: str) -> InvokeResult:
+        """Run one invocation; raises :class:`Throttled` at the concurrency limit."""
+        env, cold = await self._acquire()
+        if cold:
+            error = await self._await_init(env)
+            if error:
+                env.kill()
+                return self._finish(env, request_id, Outcome("init_error", b"", error), 0.0, cold)
+        env.state = "busy"
+        timeout_s = self.spec.timeout_s
+        invocation = Invocation(request_id, payload, int((time.time() + timeout_s) * 1000), trace_id)
+        self.telemetry.platform(
+            env.log_stream,
+            "start",
+            {"requestId": request_id, "version": self.spec.version},
+            f"START RequestId: {request_id} Version: {self.spec.version}",
+            time.time(),
+        )
+        env.thaw()
+        dispatched = time.perf_counter()
+        env.inbox.put_nowait(invocation)
+        try:
+            outcome = await asyncio.wait_for(asyncio.shield(invocation.result), timeout_s)
+        except TimeoutError:
+            outcome = Outcome("timeout", b"", "Sandbox.Timedout")
+            message = f"{_iso_now()} {request_id} Task timed out after {timeout_s:.2f} seconds"
+            self.telemetry.log(env.log_stream, message)
+            env.kill()
+        duration_ms = (time.perf_counter() - (invocation.started or dispatched)) * 1000
+        if outcome.kind in ("oom", "crash", "too_large") or env.rss_mb() > self.spec.memory_mb:
+            if outcome.kind == "response":
+                outcome = Outcome("oom", b"", "Runtime.OutOfMemory")
+            env.kill()
+        return self._finish(env, request_id, outcome, duration_ms, cold)
+
+    def _finish(
+        self, env: Environment, request_id: str, outcome: Outcome, duration_ms: float, cold: bool
+    ) -> InvokeResult:
+        init_ms = None
+        if env.on_demand and not env.init_reported:
+            env.init_reported = True
+            init_ms = env.init_duration_ms
+        env.invocations += 1
+        status = {"response": "success", "timeout": "timeout"}.get(outcome.kind, "error")
+        report = Report(
+            request_id=request_id,
+            duration_ms=duration_ms,
+            billed_duration_ms=billed_ms(duration_ms, init_ms, env.on_demand),
+            memory_size_mb=self.spec.memory_mb,
+            max_memory_used_mb=env.max_memory_used_mb(),
+            init_duration_ms=init_ms,
+            status=status,
+            error_type="" if status == "success" else outcome.error_type,
+        )
+        now = time.time()
+        self.telemetry.platform(
+            env.log_stream, "end", {"requestId": request_id}, f"END RequestId: {request_id}", now
+        )
+        self.telemetry.report(env.log_stream, report, now)
+        self._metrics(env, report, now)
+        self.counters["invocations"] += 1
+        return InvokeResult(outcome, report, env.id, cold)
+
+    def _metrics(self, env: Environment, report: Report, now: float) -> None:
+        metric = self.telemetry.metric
+        metric("Invocations", 1, "Count", now)
+        metric("Duration", report.duration_ms, "Milliseconds", now)
+        metric("Errors", 0 if report.status == "success" else 1, "Count", now)
+        busy = sum(1 for e in self.envs.values() if e.state == "busy")
+        metric("ConcurrentExecutions", max(busy, 1), "Count", now)
+        if self.settings.provisioned:
+            spill = 1 if env.on_demand else 0
+            metric("ProvisionedConcurrencyInvocations", 1 - spill, "Count", now)
+            metric("ProvisionedConcurrencySpilloverInvocations", spill, "Count", now)
+            used = sum(1 for e in self.envs.values() if e.state == "busy" and not e.on_demand)
+            metric("ProvisionedConcurrentExecutions", used, "Count", now)
+            metric("ProvisionedConcurrencyUtilization", used / self.settings.provisioned, "None", now)
+
+
+def _iso_now() -> str:
+    return iso_ms(time.time())

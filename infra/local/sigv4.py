@@ -1,0 +1,82 @@
+"""Verify SigV4-signed requests as an ``AWS_IAM`` Function URL does.
+
+The local Lambda knows one credential pair, :data:`LOCAL_CREDENTIALS` — a documented
+dummy, like moto's ``testing`` keys, not a secret. A request is accepted only if its
+signature recomputes exactly with that pair, for service ``lambda`` and the target's
+region, within five minutes of now. Nothing here logs or stores a signature.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from calendar import timegm
+
+from botocore.auth import UNSIGNED_PAYLOAD, SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+LOCAL_ACCESS_KEY = "AKIACOLDBENCHLOCAL00"
+LOCAL_CREDENTIALS = Credentials(LOCAL_ACCESS_KEY, "coldbench-local-dummy-secret")
+LOCAL_ACCOUNT_ID = "123456789012"
+MAX_SKEW_S = 300
+
+_AUTH_RE = re.compile(
+    r"AWS4-HMAC-SHA256\s+Credential=(?P<akid>[^/]+)/(?P<date>\d{8})/(?P<region>[^/]+)/"
+    r"(?P<service>[^/]+)/aws4_request,\s*SignedHeaders=(?P<signed>[^,]+),\s*"
+    r"Signature=(?P<signature>[0-9a-f]{64})"
+)
+
+
+def verify(
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    region: str,
+    now: float | None = None,
+) -> str | None:
+    """Check a request's SigV4 signature.
+
+    Returns:
+        None when the request is authentic, else a short reason (never the signature).
+    """
+    lowered: dict[str, str] = {}
+    for key, value in headers:
+        key = key.lower()
+        lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
+    match = _AUTH_RE.fullmatch(lowered.get("authorization", "").strip())
+    if not match:
+        return "missing or malformed Authorization header"
+    if match["akid"] != LOCAL_CREDENTIALS.access_key:
+        return "unknown access key"
+    if match["service"] != "lambda" or match["region"] != region:
+        return "credential scope does not match service lambda in this region"
+    amz_date = lowered.get("x-amz-date", "")
+    try:
+        signed_at = timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
+    except ValueError:
+        return "missing or malformed X-Amz-Date"
+    if abs((time.time() if now is None else now) - signed_at) > MAX_SKEW_S:
+        return "signature expired or not yet valid"
+    content_sha = lowered.get("x-amz-content-sha256")
+    if content_sha not in (None, UNSIGNED_PAYLOAD) and content_sha != _sha256(body):
+        return "payload hash does not match the body"
+    signed_names = match["signed"].split(";")
+    if "host" not in signed_names:
+        return "host header is not signed"
+    signed = {name: lowered.get(name, "") for name in signed_names}
+    request = AWSRequest(method=method, url=url, data=body, headers=signed)
+    request.context["timestamp"] = amz_date
+    signer = SigV4Auth(LOCAL_CREDENTIALS, "lambda", region)
+    string_to_sign = signer.string_to_sign(request, signer.canonical_request(request))
+    expected = signer.signature(string_to_sign, request)
+    if not hmac.compare_digest(expected, match["signature"]):
+        return "signature does not match"
+    return None
+
+
+def _sha256(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()

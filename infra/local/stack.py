@@ -1,0 +1,231 @@
+"""The local Lambda stack: CloudWatch (moto server), telemetry, environments, Function URL.
+
+:class:`LocalLambda` is the asyncio object; :func:`running` runs it on a background
+thread for tests and the pipeline; ``coldbench local`` runs it in the foreground.
+Everything binds to 127.0.0.1 unless ``[local] host`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+from aiohttp import web
+
+from coldbench.config import Config
+from coldbench.target import Target
+from infra.errors import LocalLambdaError
+from infra.local import cgroups
+from infra.local.environment import FunctionSpec
+from infra.local.frontend import FunctionUrl
+from infra.local.pool import Pool, PoolSettings
+from infra.local.sigv4 import LOCAL_ACCOUNT_ID
+from infra.local.telemetry import Telemetry
+from infra.packaging import build_package, source_for, unpack
+
+log = logging.getLogger(__name__)
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+class MotoServer:
+    """A moto server on loopback: the local CloudWatch Logs and metrics endpoint."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        self.host = host
+        self.port = free_port(host)
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout_s: float = 60) -> str:
+        cmd = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise LocalLambdaError(f"moto server exited with {self.proc.returncode}")
+            try:
+                urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1).close()
+                return self.endpoint
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise LocalLambdaError(f"moto server did not answer on {self.endpoint} in {timeout_s}s")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class LocalLambda:
+    """One function behind a local Function URL."""
+
+    def __init__(self, config: Config, cloudwatch_endpoint: str = ""):
+        self.config = config
+        fn = config.function
+        self.function_name = f"{config.target.stack_name}-{fn.variant}"
+        self.log_group = f"/aws/lambda/{self.function_name}"
+        self.cloudwatch_endpoint = cloudwatch_endpoint
+        self._moto: MotoServer | None = None
+        self._runners: list[web.AppRunner] = []
+        self._workdir = tempfile.TemporaryDirectory(prefix="coldbench-local-")
+        self.pool: Pool | None = None
+        self.target: Target | None = None
+        self.cpu = cgroups.CpuScaler("off")
+
+    async def start(self) -> Target:
+        cfg, fn = self.config, self.config.function
+        source_dir, handler = source_for(fn.variant, fn.source, fn.handler)
+        package = build_package(source_dir, handler)
+        task_root = unpack(package, Path(self._workdir.name))
+        if not self.cloudwatch_endpoint:
+            self._moto = MotoServer(cfg.local.host)
+            self.cloudwatch_endpoint = await asyncio.to_thread(self._moto.start)
+        telemetry = Telemetry(
+            self.cloudwatch_endpoint, cfg.target.region, self.function_name, self.log_group, fn.log_format
+        )
+        await asyncio.to_thread(telemetry.start)
+        instance = hashlib.sha1(self._workdir.name.encode()).hexdigest()[:8]
+        self.cpu = cgroups.detect(cfg.local.cpu_scaling, instance)
+        if cfg.local.cpu_scaling == "on" and not self.cpu.enabled:
+            raise LocalLambdaError("local.cpu_scaling = on but no writable cgroup cpu controller")
+        spec = FunctionSpec(
+            name=self.function_name,
+            handler=handler,
+            task_root=task_root,
+            memory_mb=fn.memory_mb,
+            timeout_s=fn.timeout_s,
+            region=cfg.target.region,
+            log_group=self.log_group,
+            log_format=fn.log_format,
+            user_env=dict(fn.env),
+            runtime=fn.runtime,
+        )
+        limit = cfg.local.max_environments
+        if fn.reserved_concurrency:
+            limit = min(limit, fn.reserved_concurrency)
+        settings = PoolSettings(
+            concurrency_limit=limit,
+            provisioned=fn.provisioned_concurrency,
+            keep_alive_min_s=cfg.local.keep_alive_min_s,
+            keep_alive_max_s=cfg.local.keep_alive_max_s,
+            freeze=cfg.local.freeze,
+        )
+        arn = f"arn:aws:lambda:{cfg.target.region}:{LOCAL_ACCOUNT_ID}:function:{self.function_name}"
+        self.pool = Pool(spec, settings, telemetry, self.cpu, arn)
+        await self.pool.start()
+        url_id = hashlib.sha256(self.function_name.encode()).hexdigest()[:32]
+        front = FunctionUrl(
+            self.pool,
+            auth=cfg.url.auth,
+            region=cfg.target.region,
+            url_id=url_id,
+            cors_allow_origins=cfg.url.cors_allow_origins,
+        )
+        port = await self._serve(front.app(), cfg.local.host, cfg.local.port)
+        control_port = await self._serve(self._control_app(), "127.0.0.1", 0)
+        self.target = Target(
+            kind="local",
+            url=f"http://{cfg.local.host}:{port}/",
+            auth=cfg.url.auth,
+            region=cfg.target.region,
+            function_name=self.function_name,
+            log_group=self.log_group,
+            cloudwatch_endpoint=self.cloudwatch_endpoint,
+            control_url=f"http://127.0.0.1:{control_port}/",
+            account_id=LOCAL_ACCOUNT_ID,
+            function={
+                "variant": fn.variant,
+                "handler": handler,
+                "memory_mb": fn.memory_mb,
+                "timeout_s": fn.timeout_s,
+                "architecture": fn.architecture,
+                "runtime": fn.runtime,
+                "log_format": fn.log_format,
+                "reserved_concurrency": fn.reserved_concurrency,
+                "provisioned_concurrency": fn.provisioned_concurrency,
+                "concurrency_limit": limit,
+                "package_bytes": package.size,
+                "package_sha256": package.sha256,
+                "cpu_scaling": self.cpu.mode if self.cpu.enabled else "not emulated",
+                "keep_alive_s": [cfg.local.keep_alive_min_s, cfg.local.keep_alive_max_s],
+            },
+        )
+        return self.target
+
+    async def _serve(self, app: web.Application, host: str, port: int) -> int:
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, host, port, backlog=1024)
+        await site.start()
+        self._runners.append(runner)
+        return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    def _control_app(self) -> web.Application:
+        async def recycle(_: web.Request) -> web.Response:
+            assert self.pool is not None
+            return web.json_response({"retired": await self.pool.recycle()})
+
+        async def status(_: web.Request) -> web.Response:
+            assert self.pool is not None
+            return web.json_response(self.pool.status())
+
+        app = web.Application()
+        app.router.add_post("/recycle", recycle)
+        app.router.add_get("/status", status)
+        return app
+
+    async def stop(self) -> None:
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        self._runners.clear()
+        if self.pool is not None:
+            await self.pool.stop()
+            await asyncio.to_thread(self.pool.telemetry.stop)
+        self.cpu.cleanup()
+        if self._moto is not None:
+            await asyncio.to_thread(self._moto.stop)
+        self._workdir.cleanup()
+
+
+@contextlib.contextmanager
+def running(config: Config, cloudwatch_endpoint: str = "") -> Iterator[LocalLambda]:
+    """Run a :class:`LocalLambda` on a background event loop for the ``with`` block."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, name="local-lambda", daemon=True)
+    thread.start()
+    stack = LocalLambda(config, cloudwatch_endpoint)
+    try:
+        asyncio.run_coroutine_threadsafe(stack.start(), loop).result(120)
+        yield stack
+    finally:
+        try:
+            asyncio.run_coroutine_threadsafe(stack.stop(), loop).result(120)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(30)
+            loop.close()
+

@@ -1,0 +1,91 @@
+"""Deterministic zip packaging of a function, identical for AWS and the local Lambda.
+
+Entries are sorted, timestamps fixed, permissions normalised and ``__pycache__`` left
+out, so the same source always gives the same bytes and the same hash: an unchanged
+function is never re-uploaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.errors import PackagingError
+
+FUNCTIONS_DIR = Path(__file__).parent / "functions"
+PROBE_MODULE = FUNCTIONS_DIR / "coldbench_probe.py"
+BUILTIN_VARIANTS = {"probe": "app.handler", "naive": "app.handler", "optimized": "app.handler", "faults": "app.handler"}
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+_SKIP_DIRS = {"__pycache__", ".git", ".venv", ".mypy_cache", ".pytest_cache"}
+
+
+@dataclass(frozen=True)
+class Package:
+    zip_bytes: bytes
+    sha256: str  # hex digest of the zip
+    handler: str
+    files: int
+
+    @property
+    def size(self) -> int:
+        return len(self.zip_bytes)
+
+
+def source_for(variant: str, source: str = "", handler: str = "") -> tuple[Path, str]:
+    """The folder and handler of a built-in variant or of a user's own function."""
+    if variant == "custom":
+        path = Path(source).expanduser()
+        if not path.is_dir():
+            raise PackagingError(f"function.source {source!r} is not a directory")
+        return path, handler
+    if variant not in BUILTIN_VARIANTS:
+        raise PackagingError(f"unknown function variant {variant!r}")
+    return FUNCTIONS_DIR / variant, handler or BUILTIN_VARIANTS[variant]
+
+
+def _files(root: Path) -> list[tuple[str, Path]]:
+    entries = []
+    for path in root.rglob("*"):
+        rel = path.relative_to(root)
+        if path.is_file() and not any(p in _SKIP_DIRS for p in rel.parts) and path.suffix != ".pyc":
+            entries.append((rel.as_posix(), path))
+    return entries
+
+
+def build_package(source_dir: Path, handler: str, include_probe: bool = True) -> Package:
+    """Zip ``source_dir`` (plus the drop-in probe module) deterministically.
+
+    Raises:
+        PackagingError: the folder is missing, empty, or lacks the handler's module.
+    """
+    if not source_dir.is_dir():
+        raise PackagingError(f"function source {source_dir} is not a directory")
+    entries = dict(_files(source_dir))
+    if include_probe and "coldbench_probe.py" not in entries:
+        entries["coldbench_probe.py"] = PROBE_MODULE
+    module = handler.rpartition(".")[0].replace(".", "/")
+    if f"{module}.py" not in entries and f"{module}/__init__.py" not in entries:
+        raise PackagingError(f"handler {handler!r}: no {module}.py in {source_dir}")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+            info.external_attr = 0o644 << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, entries[name].read_bytes())
+    data = buffer.getvalue()
+    return Package(data, hashlib.sha256(data).hexdigest(), handler, len(entries))
+
+
+def unpack(package: Package, cache_root: Path) -> Path:
+    """Extract a package once per content hash; returns the task root."""
+    task_root = cache_root / package.sha256[:16]
+    if not (task_root / ".complete").exists():
+        task_root.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(io.BytesIO(package.zip_bytes)) as zf:
+            zf.extractall(task_root)
+        (task_root / ".complete").touch()
+    return task_root
