@@ -45,7 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="up, load test, collect, report (make loadtest)")
     _common(run)
     run.add_argument("--workers", type=int, help="load.workers (Locust --processes)")
-    run.add_argument("--yes", action="store_true", help="confirm an AWS run above the cost threshold")
+    run.add_argument(
+        "--yes", action="store_true", help="confirm an AWS run above the cost threshold"
+    )
 
     ui = sub.add_parser("ui", help="Locust web UI against the target (make ui)")
     _common(ui)

@@ -23,6 +23,8 @@ from coldbench.errors import ConfigError
 
 ENV_PREFIX = "COLDBENCH_"
 DEFAULT_CONFIG_FILE = "coldbench.toml"
+# COLDBENCH_* variables that are not config keys.
+NON_CONFIG_ENV = {"COLDBENCH_CONFIG", "COLDBENCH_TARGET_FILE", "COLDBENCH_RUN_DIR"}
 
 
 @dataclass(frozen=True)
@@ -213,7 +215,7 @@ def _env_layer(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
     sections = _section_types()
     layer: dict[str, dict[str, Any]] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name in {"COLDBENCH_CONFIG"}:
+        if not name.startswith(ENV_PREFIX) or name in NON_CONFIG_ENV:
             continue
         rest = name[len(ENV_PREFIX) :].lower()
         section = next((s for s in sections if rest.startswith(s + "_")), None)

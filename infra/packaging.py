@@ -17,7 +17,12 @@ from infra.errors import PackagingError
 
 FUNCTIONS_DIR = Path(__file__).parent / "functions"
 PROBE_MODULE = FUNCTIONS_DIR / "coldbench_probe.py"
-BUILTIN_VARIANTS = {"probe": "app.handler", "naive": "app.handler", "optimized": "app.handler", "faults": "app.handler"}
+BUILTIN_VARIANTS = {
+    "probe": "app.handler",
+    "naive": "app.handler",
+    "optimized": "app.handler",
+    "faults": "app.handler",
+}
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 _SKIP_DIRS = {"__pycache__", ".git", ".venv", ".mypy_cache", ".pytest_cache"}
 

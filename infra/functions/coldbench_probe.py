@@ -79,7 +79,11 @@ def _with_headers(result, headers: dict[str, str]):
         return merged
     # Any other result is returned by the URL as a 200 JSON body: keep that body.
     body = result if isinstance(result, str) else json.dumps(result, separators=(",", ":"))
-    return {"statusCode": 200, "headers": {"content-type": "application/json", **headers}, "body": body}
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json", **headers},
+        "body": body,
+    }
 
 
 def probe(handler):

@@ -38,7 +38,9 @@ class Invocation:
     payload: bytes
     deadline_ms: int
     trace_id: str
-    result: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    result: asyncio.Future = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
     started: float = 0.0  # perf_counter when handed to the runtime
 
     def finish(self, outcome: Outcome) -> None:

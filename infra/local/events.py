@@ -75,9 +75,7 @@ def build_event(
     headers.setdefault("x-forwarded-proto", "https")
     headers.setdefault("x-amzn-trace-id", f"Root=1-{int(now):08x}-{uuid.uuid4().hex[:24]}")
     host = headers.get("host", "")
-    cookies = [
-        c.strip() for k, v in lowered if k == "cookie" for c in v.split(";") if c.strip()
-    ]
+    cookies = [c.strip() for k, v in lowered if k == "cookie" for c in v.split(";") if c.strip()]
     event: dict = {
         "version": "2.0",
         "routeKey": "$default",

@@ -83,9 +83,11 @@ class FunctionUrl:
                 return _send(error_response(*FORBIDDEN), request_id)
             iam = _iam_identity()
         cors = self._cors_headers(request)
-        if cors and request.method == "OPTIONS" and "access-control-request-method" in {
-            k.lower() for k in request.headers
-        }:
+        if (
+            cors
+            and request.method == "OPTIONS"
+            and "access-control-request-method" in {k.lower() for k in request.headers}
+        ):
             return _send(HttpResponse(200, cors), request_id)
         event = build_event(
             HttpRequest(request.method, raw_path, raw_query, headers, body, request.remote or ""),

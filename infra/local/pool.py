@@ -118,7 +118,9 @@ class Pool:
         return sum(1 for e in self.envs.values() if e.state in ("init", "busy") and not e.retire)
 
     async def _spawn(self, init_type: str) -> Environment:
-        keep_alive = self.rng.uniform(self.settings.keep_alive_min_s, self.settings.keep_alive_max_s)
+        keep_alive = self.rng.uniform(
+            self.settings.keep_alive_min_s, self.settings.keep_alive_max_s
+        )
         env = Environment(self.spec, init_type, keep_alive)
         self.envs[env.id] = env
         await self.api.open(env)
@@ -242,7 +244,9 @@ class Pool:
                 return self._finish(env, request_id, Outcome("init_error", b"", error), 0.0, cold)
         env.state = "busy"
         timeout_s = self.spec.timeout_s
-        invocation = Invocation(request_id, payload, int((time.time() + timeout_s) * 1000), trace_id)
+        invocation = Invocation(
+            request_id, payload, int((time.time() + timeout_s) * 1000), trace_id
+        )
         self.telemetry.platform(
             env.log_stream,
             "start",
@@ -308,7 +312,9 @@ class Pool:
             metric("ProvisionedConcurrencySpilloverInvocations", spill, "Count", now)
             used = sum(1 for e in self.envs.values() if e.state == "busy" and not e.on_demand)
             metric("ProvisionedConcurrentExecutions", used, "Count", now)
-            metric("ProvisionedConcurrencyUtilization", used / self.settings.provisioned, "None", now)
+            metric(
+                "ProvisionedConcurrencyUtilization", used / self.settings.provisioned, "None", now
+            )
 
 
 def _iso_now() -> str:

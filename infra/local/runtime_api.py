@@ -81,7 +81,9 @@ class RuntimeApi:
         if request.method == "GET" and path == f"{PREFIX}/invocation/next":
             return await self._next(env)
         if request.method == "POST" and path == f"{PREFIX}/init/error":
-            env.init_failed(request.headers.get("Lambda-Runtime-Function-Error-Type", ""), await request.read())
+            env.init_failed(
+                request.headers.get("Lambda-Runtime-Function-Error-Type", ""), await request.read()
+            )
             return _accepted()
         if request.method == "POST" and path.startswith(f"{PREFIX}/invocation/"):
             request_id, _, kind = path[len(PREFIX) + 12 :].partition("/")

@@ -105,7 +105,11 @@ class LocalLambda:
             self._moto = MotoServer(cfg.local.host)
             self.cloudwatch_endpoint = await asyncio.to_thread(self._moto.start)
         telemetry = Telemetry(
-            self.cloudwatch_endpoint, cfg.target.region, self.function_name, self.log_group, fn.log_format
+            self.cloudwatch_endpoint,
+            cfg.target.region,
+            self.function_name,
+            self.log_group,
+            fn.log_format,
         )
         await asyncio.to_thread(telemetry.start)
         instance = hashlib.sha1(self._workdir.name.encode()).hexdigest()[:8]
@@ -228,4 +232,3 @@ def running(config: Config, cloudwatch_endpoint: str = "") -> Iterator[LocalLamb
             loop.call_soon_threadsafe(loop.stop)
             thread.join(30)
             loop.close()
-

@@ -126,7 +126,9 @@ class Telemetry:
     def platform(self, stream: str, kind: str, record: dict, text: str, epoch_s: float) -> None:
         """A platform line: ``text`` in text format, a ``platform.<kind>`` record in JSON."""
         if self.json_format:
-            message = json.dumps({"time": iso_ms(epoch_s), "type": f"platform.{kind}", "record": record})
+            message = json.dumps(
+                {"time": iso_ms(epoch_s), "type": f"platform.{kind}", "record": record}
+            )
         else:
             message = text
         self.log(stream, message, epoch_s)

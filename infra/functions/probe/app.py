@@ -17,7 +17,11 @@ def handler(event, context):
     if sleep_ms > 0:
         time.sleep(min(sleep_ms, 60_000) / 1000)
     body = event if params.get("echo") else {"ok": True, "request_id": context.aws_request_id}
-    return {"statusCode": 200, "headers": {"content-type": "application/json"}, "body": json.dumps(body)}
+    return {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json"},
+        "body": json.dumps(body),
+    }
 
 
 mark_init_done()

@@ -1,0 +1,1 @@
+"""Analysis: collect platform data into a run, join, classify, summarise, render."""

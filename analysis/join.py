@@ -1,0 +1,145 @@
+"""Join every request with its invocation's REPORT record; classify and decompose.
+
+Per request: end-to-end = in-function Duration + visible Init Duration + outside time
+(network, Function URL front end, TLS, queueing). Outside time is never negative: a
+row whose parts add up to more than its end-to-end time (clocks, rounding) gets
+``outside_ms`` 0 and ``inconsistent`` True, so it is flagged, not hidden.
+
+Classes:
+
+- ``cold``: the user waited for init (the REPORT has Init Duration, or, unmatched, the
+  probe says first invocation and init ended after the request arrived);
+- ``proactive``: first invocation of an environment whose init finished before the
+  request arrived, so nobody waited;
+- ``provisioned``: served by a provisioned-concurrency environment;
+- ``warm``: a reused environment;
+- ``unknown``: neither the probe nor a REPORT says (e.g. throttled or refused).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.errors import NoDataError
+from coldbench.rundir import REQUEST_COLUMNS
+
+CLASSES = ("cold", "proactive", "provisioned", "warm", "unknown")
+_TOLERANCE_MS = 1.0  # clock and rounding slack before a row counts as inconsistent
+_NUMERIC = ("start_time", "e2e_ms", "status", "ok", "bytes", "cold", "init_start", "init_ms", "seq")
+
+
+def join_key(request_id: pd.Series) -> pd.Series:
+    """The one place a join key is built: request ids, trimmed and lower-cased."""
+    return request_id.fillna("").astype(str).str.strip().str.lower()
+
+
+def load_requests(run_dir: Path) -> pd.DataFrame:
+    """Every ``requests*.csv`` of a run; a torn last line (killed writer) is dropped."""
+    frames = []
+    for path in sorted(run_dir.glob("requests*.csv")):
+        frame = pd.read_csv(
+            path, dtype=str, keep_default_na=False, on_bad_lines="skip", engine="python"
+        )
+        frames.append(frame)
+    if not frames:
+        raise NoDataError(f"{run_dir} has no requests.csv")
+    df = pd.concat(frames, ignore_index=True)
+    for column in REQUEST_COLUMNS:
+        if column not in df:
+            df[column] = ""
+    for column in _NUMERIC:
+        df[column] = pd.to_numeric(df[column], errors="coerce")
+    df = df[df["start_time"].notna() & df["e2e_ms"].notna()].reset_index(drop=True)
+    if df.empty:
+        raise NoDataError(f"{run_dir} has no complete request rows")
+    return df
+
+
+def load_platform(run_dir: Path) -> pd.DataFrame:
+    path = run_dir / "platform.jsonl"
+    records = []
+    if path.exists():
+        with path.open() as f:
+            for line in f:
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+    columns = [
+        "request_id",
+        "timestamp",
+        "duration_ms",
+        "billed_duration_ms",
+        "memory_size_mb",
+        "max_memory_used_mb",
+        "init_duration_ms",
+        "status",
+        "error_type",
+        "log_stream",
+    ]
+    frame = (
+        pd.DataFrame.from_records(records, columns=columns)
+        if records
+        else pd.DataFrame(columns=columns)
+    )
+    for column in (
+        "timestamp",
+        "duration_ms",
+        "billed_duration_ms",
+        "memory_size_mb",
+        "max_memory_used_mb",
+        "init_duration_ms",
+    ):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
+
+
+def join(requests: pd.DataFrame, platform: pd.DataFrame) -> pd.DataFrame:
+    """Left join on the request id; every request row is kept, ``matched`` says which."""
+    left = requests.assign(_key=join_key(requests["request_id"]))
+    right = platform.rename(
+        columns={"request_id": "platform_request_id", "status": "platform_status"}
+    )
+    right = right.assign(_key=join_key(right["platform_request_id"]))
+    right = right.drop_duplicates("_key")
+    joined = left.merge(right, on="_key", how="left", validate="many_to_one")
+    joined["matched"] = joined["platform_request_id"].notna() & (joined["_key"] != "")
+    joined = joined.drop(columns=["_key", "platform_request_id"])
+    return classify(joined)
+
+
+def classify(df: pd.DataFrame) -> pd.DataFrame:
+    """Add ``class``, ``init_visible_ms``, ``outside_ms``, ``inconsistent``, ``disagree``."""
+    has_init = df["init_duration_ms"].notna()
+    probe_cold = df["cold"] == 1
+    provisioned = df["init_type"].eq("provisioned-concurrency")
+    init_end = df["init_start"] + df["init_ms"].fillna(0) / 1000
+    init_before_request = init_end < df["start_time"]
+    has_probe = df["env_id"].fillna("").ne("")
+    cls = np.select(
+        [
+            has_init,
+            ~df["matched"] & probe_cold & ~init_before_request,
+            probe_cold & init_before_request,
+            provisioned,
+            df["matched"] | has_probe,
+        ],
+        ["cold", "cold", "proactive", "provisioned", "warm"],
+        default="unknown",
+    )
+    df["class"] = cls
+    df["init_visible_ms"] = np.where(df["class"] == "cold", df["init_duration_ms"].fillna(0.0), 0.0)
+    inside = df["duration_ms"].fillna(0.0) + df["init_visible_ms"]
+    raw_outside = df["e2e_ms"] - inside
+    df["outside_ms"] = np.where(df["matched"], raw_outside.clip(lower=0.0), np.nan)
+    df["inconsistent"] = df["matched"] & (raw_outside < -_TOLERANCE_MS)
+    df["disagree"] = (
+        df["matched"]
+        & has_probe
+        & ((probe_cold & ~init_before_request & ~has_init) | (~probe_cold & has_init))
+    )
+    return df

@@ -1,0 +1,149 @@
+"""Exact statistics from raw rows: percentiles by linear interpolation (numpy's default).
+
+Also environments and their lifetimes, the observed keep-alive, cost, SLO verdicts and
+time series. Nothing here is rounded into buckets.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from coldbench.config import Config
+
+PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99, "p999": 99.9}
+MEASURES = ("e2e_ms", "duration_ms", "init_ms", "outside_ms")
+
+
+def describe(values: pd.Series) -> dict:
+    """count, p50, p90, p95, p99, p999, max, mean of the non-missing values."""
+    data = values.dropna().to_numpy(dtype=float)
+    if data.size == 0:
+        return {"count": 0, **dict.fromkeys(PERCENTILES), "max": None, "mean": None}
+    qs = np.percentile(data, list(PERCENTILES.values()))
+    out = {"count": int(data.size)}
+    out.update({k: float(v) for k, v in zip(PERCENTILES, qs, strict=True)})
+    out["max"] = float(data.max())
+    out["mean"] = float(data.mean())
+    return out
+
+
+def group_stats(df: pd.DataFrame, by: str) -> dict:
+    """Per group: count, failures, and the four measures described."""
+    frame = df.assign(init_ms=df["init_visible_ms"].where(df["init_visible_ms"] > 0))
+    result = {}
+    for key, group in frame.groupby(by, sort=True):
+        entry = {"count": len(group), "failures": int((group["ok"] != 1).sum())}
+        for measure in MEASURES:
+            entry[measure] = describe(group[measure])
+        result[str(key)] = entry
+    return result
+
+
+def environments(df: pd.DataFrame) -> dict:
+    """How many environments, requests each, lifetimes, and the observed keep-alive."""
+    env = df["log_stream"].where(df["log_stream"].notna() & (df["log_stream"] != ""), df["env_id"])
+    frame = df.assign(env=env, end_time=df["start_time"] + df["e2e_ms"] / 1000)
+    frame = frame[frame["env"].notna() & (frame["env"] != "")].sort_values("start_time")
+    if frame.empty:
+        return {"count": 0}
+    per_env = frame.groupby("env").agg(
+        requests=("start_time", "size"), first=("start_time", "min"), last=("end_time", "max")
+    )
+    lifetimes = per_env["last"] - per_env["first"]
+    gaps = frame.groupby("env")["start_time"].shift(-1) - frame["end_time"]
+    reused_after = float(gaps.max()) if gaps.notna().any() else None
+    firsts = np.sort(per_env["first"].to_numpy())
+    reap_gaps = []
+    for last in per_env["last"].to_numpy():
+        later = firsts[np.searchsorted(firsts, last, side="right") :]
+        if later.size:
+            reap_gaps.append(float(later[0] - last))
+    # Only gaps longer than the longest reuse can be reaps (shorter ones were concurrency).
+    reap_gaps = [g for g in reap_gaps if reused_after is None or g > reused_after]
+    return {
+        "count": len(per_env),
+        "requests_per_env": describe(per_env["requests"].astype(float)),
+        "lifetime_s": describe(lifetimes),
+        "keep_alive_observed_s": {
+            "longest_idle_then_reused": reused_after,
+            "shortest_idle_then_new": min(reap_gaps) if reap_gaps else None,
+        },
+    }
+
+
+def cost(df: pd.DataFrame, config: Config, target_function: dict, run_seconds: float) -> dict:
+    """Cost of the run and per million requests, from Billed Duration (init included)."""
+    prices = config.cost
+    arch = target_function.get("architecture", "x86_64")
+    memory_gb = float(target_function.get("memory_mb", 128)) / 1024
+    invoked = df[df["matched"]]
+    on_demand = invoked[invoked["class"] != "provisioned"]
+    provisioned_rows = invoked[invoked["class"] == "provisioned"]
+    gb_s = on_demand["billed_duration_ms"].sum() / 1000 * memory_gb
+    compute = gb_s * getattr(prices, f"gb_second_{arch}")
+    pc_duration = provisioned_rows["billed_duration_ms"].sum() / 1000 * memory_gb
+    compute += pc_duration * getattr(prices, f"provisioned_duration_gb_second_{arch}")
+    pc = int(target_function.get("provisioned_concurrency", 0) or 0)
+    standing = pc * memory_gb * run_seconds * getattr(prices, f"provisioned_gb_second_{arch}")
+    requests_cost = len(invoked) / 1e6 * prices.per_million_requests
+    total = compute + standing + requests_cost
+    return {
+        "total": total,
+        "compute": compute,
+        "provisioned": standing,
+        "requests": requests_cost,
+        "per_million_requests": total / len(invoked) * 1e6 if len(invoked) else None,
+        "gb_seconds": gb_s + pc_duration,
+    }
+
+
+def slo_verdicts(classes: dict, failure_rate: float, config: Config) -> list[dict]:
+    slo = config.slo
+
+    def p99(cls: str):
+        return (classes.get(cls) or {}).get("e2e_ms", {}).get("p99")
+
+    checks = [
+        ("cold_p99_ms", slo.cold_p99_ms, p99("cold")),
+        ("warm_p99_ms", slo.warm_p99_ms, p99("warm")),
+        ("error_rate", slo.error_rate, failure_rate),
+    ]
+    return [
+        {
+            "name": name,
+            "threshold": threshold,
+            "actual": actual,
+            "ok": actual is None or actual < threshold,
+        }
+        for name, threshold, actual in checks
+    ]
+
+
+def timeseries(df: pd.DataFrame) -> pd.DataFrame:
+    """One row per second: requests, failures, cold starts, p50 and p99 end-to-end."""
+    second = np.floor(df["start_time"]).astype("int64")
+    grouped = df.assign(second=second, is_cold=df["class"] == "cold").groupby("second")
+    out = grouped.agg(
+        requests=("e2e_ms", "size"),
+        failures=("ok", lambda s: int((s != 1).sum())),
+        cold=("is_cold", "sum"),
+        p50_ms=("e2e_ms", lambda s: float(np.percentile(s, 50))),
+        p99_ms=("e2e_ms", lambda s: float(np.percentile(s, 99))),
+    )
+    # Seconds without requests (idle gaps) are rows of zeros, not missing.
+    full = pd.RangeIndex(out.index.min(), out.index.max() + 1, name="second")
+    out = out.reindex(full)
+    out[["requests", "failures", "cold"]] = (
+        out[["requests", "failures", "cold"]].fillna(0).astype("int64")
+    )
+    return out.reset_index()
+
+
+def finite(value):
+    """JSON-safe numbers: NaN and infinities become None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -1,0 +1,220 @@
+"""The pipeline: up -> Locust -> collect -> report, and the other CLI commands.
+
+Each command takes the resolved :class:`Config` and the parsed arguments and returns
+an exit code; only :mod:`coldbench.cli` exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import locustfiles
+from coldbench.config import Config
+from coldbench.errors import PipelineError
+from coldbench.rundir import create_run_dir, latest_run, read_run_json
+from coldbench.target import Target, read_target, write_target
+
+LOCUSTFILE = Path(locustfiles.__file__).parent / "locustfile.py"
+
+
+@contextlib.contextmanager
+def target_up(config: Config) -> Iterator[Target]:
+    """Stand the configured target up for the block (local: started and stopped here)."""
+    if config.target.kind == "local":
+        from infra.local.stack import running
+
+        with running(config) as stack:
+            assert stack.target is not None
+            write_target(stack.target)
+            yield stack.target
+        return
+    try:
+        yield read_target()
+    except Exception as exc:
+        raise PipelineError(f"AWS target: run `coldbench up --target aws` first ({exc})") from exc
+
+
+def locust_command(
+    config: Config, run_dir: Path | None, headless: bool, web_port: int = 8089
+) -> list[str]:
+    load = config.load
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--shape",
+        load.shape,
+        "--shape-users",
+        str(load.users),
+        "--shape-spawn-rate",
+        str(load.spawn_rate),
+        "--hold",
+        str(load.hold_s),
+        "--idle",
+        str(config.idle_gap_s()),
+        "--cycles",
+        str(load.cycles),
+        "--recycle-at-gap",
+        str(load.recycle_at_gap).lower(),
+        "--step-users",
+        str(load.step_users),
+        "--step-seconds",
+        str(load.step_s),
+        "--shape-run-time",
+        str(load.run_time_s),
+        "--path",
+        load.path,
+        "--method",
+        load.method,
+        "--payload",
+        load.payload,
+        "--stop-timeout",
+        "10",
+        "--loglevel",
+        "WARNING",
+    ]
+    if load.workers > 1:
+        cmd += ["--processes", str(load.workers)]
+    if headless:
+        assert run_dir is not None
+        prefix = run_dir / "locust"
+        cmd += [
+            "--headless",
+            "--only-summary",
+            "--run-dir",
+            str(run_dir),
+            "--csv",
+            str(prefix / "locust"),
+            "--html",
+            str(prefix / "report.html"),
+        ]
+    else:
+        cmd += ["--web-host", "127.0.0.1", "--web-port", str(web_port)]
+    return cmd
+
+
+def run_locust(config: Config, run_dir: Path) -> int:
+    """Run Locust headless; its console goes to ``locust/console.log``; a progress line here."""
+    from locustfiles.shapes import build_table, total_seconds
+
+    expected = total_seconds(build_table(_params(config)))
+    log_path = run_dir / "locust" / "console.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            locust_command(config, run_dir, headless=True), stdout=log, stderr=subprocess.STDOUT
+        )
+        started = time.monotonic()
+        try:
+            while proc.poll() is None:
+                elapsed = time.monotonic() - started
+                done = min(1.0, elapsed / expected) if expected else 1.0
+                print(
+                    f"\rload: [{'#' * int(done * 30):<30}] {elapsed:5.0f}/{expected:.0f} s",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            proc.terminate()
+            proc.wait(30)
+            raise
+        finally:
+            print(file=sys.stderr)
+    return proc.returncode
+
+
+def _params(config: Config):
+    from locustfiles.shapes import ShapeParams
+
+    load = config.load
+    return ShapeParams(
+        load.shape,
+        load.users,
+        load.spawn_rate,
+        load.hold_s,
+        config.idle_gap_s(),
+        load.cycles,
+        load.step_users,
+        load.step_s,
+        load.run_time_s,
+    )
+
+
+def analyse_and_render(run_dir: Path, config: Config, wait_s: float) -> tuple[dict, Path]:
+    from analysis.collect import collect
+    from analysis.render import render
+    from analysis.summary import analyse
+
+    collect(run_dir, wait_s=wait_s)
+    result = analyse(run_dir, config)
+    return result.summary, render(result)
+
+
+def cmd_run(config: Config, args) -> int:
+    from analysis.summary import one_screen
+
+    run_dir = create_run_dir()
+    print(f"coldbench: {config.target.kind} target, run {run_dir.name}", file=sys.stderr)
+    with target_up(config) as target:
+        print(f"coldbench: target {target.url} ({target.auth})", file=sys.stderr)
+        code = run_locust(config, run_dir)
+        if not (run_dir / "requests.csv").exists():
+            raise PipelineError(
+                f"Locust exited with {code} and recorded nothing; see {run_dir}/locust/console.log"
+            )
+        summary, page = analyse_and_render(
+            run_dir, config, wait_s=60 if target.kind == "local" else 900
+        )
+    print(one_screen(summary))
+    print(f"report: {page.resolve()}")
+    return 0 if summary["slo_ok"] and code == 0 else 1
+
+
+def cmd_ui(config: Config, args) -> int:
+    with target_up(config) as target:
+        print(
+            f"coldbench: target {target.url}; open http://127.0.0.1:{args.web_port}/ "
+            f"(each test started there becomes its own run under runs/; Ctrl-C to stop)"
+        )
+        env = {**os.environ}
+        with contextlib.suppress(KeyboardInterrupt):
+            subprocess.run(
+                locust_command(config, None, headless=False, web_port=args.web_port), env=env
+            )
+    return 0
+
+
+def cmd_collect(config: Config, args) -> int:
+    from analysis.collect import collect
+
+    result = collect(args.run_dir, wait_s=args.wait)
+    print(
+        f"{result.records}/{result.expected} REPORT records, {result.metrics_rows} metric datapoints"
+        f"{'' if result.complete else ' (INCOMPLETE)'}"
+    )
+    return 0 if result.complete else 1
+
+
+def cmd_report(config: Config, args) -> int:
+    from analysis.render import render
+    from analysis.summary import analyse, one_screen
+
+    run_dirs = list(args.run_dirs) or [latest_run()]
+    worst = 0
+    for run_dir in run_dirs:
+        read_run_json(run_dir)
+        result = analyse(run_dir, config)
+        page = render(result)
+        print(one_screen(result.summary))
+        print(f"report: {page.resolve()}")
+        worst = max(worst, 0 if result.summary["slo_ok"] else 1)
+    return worst

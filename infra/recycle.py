@@ -1,0 +1,27 @@
+"""Force the next invocations of a target to be cold.
+
+Local: the local Lambda's control endpoint retires every environment. AWS: the
+provisioner bumps an environment-variable nonce and waits for the update.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+
+from coldbench.target import Target
+from infra.errors import InfraError
+
+
+def recycle(target: Target) -> int:
+    """Retire the target's environments; returns how many were retired (local)."""
+    if target.kind == "local":
+        request = urllib.request.Request(target.control_url + "recycle", method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(json.load(response)["retired"])
+    try:
+        from infra.aws.provisioner import recycle_function
+    except ImportError as exc:  # pragma: no cover - until the AWS provisioner lands
+        raise InfraError("recycle on AWS needs the AWS provisioner") from exc
+    recycle_function(target)
+    return 0

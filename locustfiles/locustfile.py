@@ -1,0 +1,335 @@
+"""coldbench's locustfile: ``locust -f locustfiles/locustfile.py`` (or ``make loadtest``/``ui``).
+
+The target comes from ``.coldbench/target.json`` (``coldbench local`` or ``coldbench
+up`` writes it). Shape and request options are Locust custom arguments, so they show
+in the web UI and on the command line; their defaults come from ``coldbench.toml`` and
+``COLDBENCH_LOAD_*`` variables. Every request becomes one exact row in the run's
+``requests.csv``.
+"""
+
+import itertools
+import time
+from pathlib import Path
+
+import gevent
+import locust  # noqa: F401  (first: gevent patches sockets before boto3 is imported)
+from locust import FastHttpUser, LoadTestShape, between, events, task
+from locust.runners import MasterRunner, WorkerRunner
+
+from coldbench.config import load_config
+from coldbench.rundir import RUNS_DIR, create_run_dir, write_run_json
+from coldbench.target import read_target
+from infra.recycle import recycle
+from locustfiles import recorder, shapes
+from locustfiles.signing import Signer
+
+_CONFIG = load_config()
+_state: dict = {"writer": None, "run_dir": None, "test_start": None, "table": None}
+_user_ids = itertools.count(1)
+
+
+@events.init_command_line_parser.add_listener
+def _options(parser):
+    load = _CONFIG.load
+    ui = {"include_in_web_ui": True}
+    parser.add_argument(
+        "--shape",
+        choices=["ramp-idle", "burst", "steps", "constant"],
+        default=load.shape,
+        env_var="COLDBENCH_LOAD_SHAPE",
+        help="load shape",
+        **ui,
+    )
+    parser.add_argument(
+        "--shape-users",
+        type=int,
+        default=load.users,
+        env_var="COLDBENCH_LOAD_USERS",
+        help="peak users of the shape",
+        **ui,
+    )
+    parser.add_argument(
+        "--shape-spawn-rate",
+        type=float,
+        default=load.spawn_rate,
+        env_var="COLDBENCH_LOAD_SPAWN_RATE",
+        help="users started per second",
+        **ui,
+    )
+    parser.add_argument(
+        "--hold",
+        type=float,
+        default=load.hold_s,
+        env_var="COLDBENCH_LOAD_HOLD_S",
+        help="seconds at peak per cycle",
+        **ui,
+    )
+    parser.add_argument(
+        "--idle",
+        type=float,
+        default=_CONFIG.idle_gap_s(),
+        env_var="COLDBENCH_LOAD_IDLE_S",
+        help="idle gap seconds (> keep-alive)",
+        **ui,
+    )
+    parser.add_argument(
+        "--cycles",
+        type=int,
+        default=load.cycles,
+        env_var="COLDBENCH_LOAD_CYCLES",
+        help="ramp/hold/idle cycles",
+        **ui,
+    )
+    parser.add_argument(
+        "--recycle-at-gap",
+        type=str,
+        default=str(load.recycle_at_gap).lower(),
+        choices=["true", "false"],
+        env_var="COLDBENCH_LOAD_RECYCLE_AT_GAP",
+        help="recycle the function at each gap instead of waiting",
+        **ui,
+    )
+    parser.add_argument(
+        "--step-users",
+        type=int,
+        default=load.step_users,
+        env_var="COLDBENCH_LOAD_STEP_USERS",
+        help="steps: users added per step",
+        **ui,
+    )
+    parser.add_argument(
+        "--step-seconds",
+        type=float,
+        default=load.step_s,
+        env_var="COLDBENCH_LOAD_STEP_S",
+        help="steps: seconds per step",
+        **ui,
+    )
+    parser.add_argument(
+        "--shape-run-time",
+        type=float,
+        default=load.run_time_s,
+        env_var="COLDBENCH_LOAD_RUN_TIME_S",
+        help="constant: seconds",
+        **ui,
+    )
+    parser.add_argument(
+        "--path",
+        default=load.path,
+        env_var="COLDBENCH_LOAD_PATH",
+        help="request path (and query)",
+        **ui,
+    )
+    parser.add_argument(
+        "--method", default=load.method, env_var="COLDBENCH_LOAD_METHOD", help="HTTP method", **ui
+    )
+    parser.add_argument(
+        "--payload",
+        default=load.payload,
+        env_var="COLDBENCH_LOAD_PAYLOAD",
+        help="request body",
+        **ui,
+    )
+    parser.add_argument("--run-dir", default="", help="run directory (default: a new one per test)")
+    parser.add_argument("--target-file", default="", help="target description to use")
+
+
+def shape_params(opts) -> shapes.ShapeParams:
+    return shapes.ShapeParams(
+        shape=opts.shape,
+        users=opts.shape_users,
+        spawn_rate=opts.shape_spawn_rate,
+        hold_s=opts.hold,
+        idle_s=opts.idle,
+        cycles=opts.cycles,
+        step_users=opts.step_users,
+        step_s=opts.step_seconds,
+        run_time_s=opts.shape_run_time,
+    )
+
+
+class ColdbenchShape(LoadTestShape):
+    """Plays the selected shape's table; optionally recycles the target at each gap."""
+
+    def reset_time(self):
+        super().reset_time()
+        self.table = shapes.build_table(shape_params(self.runner.environment.parsed_options))
+        self.last_phase = None
+        self.finished = False
+
+    def tick(self):
+        if not hasattr(self, "table"):
+            self.reset_time()
+        stage = shapes.stage_at(self.table, self.get_run_time())
+        if stage is None:
+            self.finished = True
+            _state["end_reason"] = "shape-finished"
+            return None
+        if stage.phase != self.last_phase:
+            self.last_phase = stage.phase
+            opts = self.runner.environment.parsed_options
+            if stage.phase.endswith("-idle") and opts.recycle_at_gap == "true":
+                gevent.spawn(recycle, _target(opts))
+        return stage.users, stage.spawn_rate
+
+
+def _target(opts):
+    return read_target(opts.target_file or None)
+
+
+class FunctionUrlUser(FastHttpUser):
+    """Calls the Function URL; signs with SigV4 when the URL uses AWS_IAM."""
+
+    wait_time = between(_CONFIG.load.wait_min_s, _CONFIG.load.wait_max_s)
+    host = "http://127.0.0.1"  # replaced by the target's URL at init
+
+    def on_start(self):
+        self.user_id = next(_user_ids)
+        opts = self.environment.parsed_options
+        self.method = opts.method.upper()
+        self.path = opts.path
+        self.body = opts.payload.encode()
+        self.base_headers = dict(_CONFIG.load.headers)
+        if self.body and "content-type" not in {k.lower() for k in self.base_headers}:
+            self.base_headers["content-type"] = "application/json"
+        self.signer = _state.get("signer")
+
+    @task
+    def call(self):
+        headers = self.base_headers
+        if self.signer is not None:
+            headers = self.signer.headers(self.method, self.path, self.body, headers)
+        self.client.request(
+            self.method,
+            self.path,
+            data=self.body or None,
+            headers=headers,
+            name=self.path,
+            context={"user": self.user_id},
+        )
+
+
+@events.init.add_listener
+def _init(environment, **_kwargs):
+    opts = environment.parsed_options
+    if opts is None:
+        return
+    target = _target(opts)
+    FunctionUrlUser.host = target.url.rstrip("/")
+    _state["signer"] = Signer(target, _CONFIG.target.profile) if target.auth == "AWS_IAM" else None
+    runner = environment.runner
+    buffer = recorder.Buffer()
+    worker_name = (
+        getattr(runner, "client_id", "local") if isinstance(runner, WorkerRunner) else "local"
+    )
+
+    @environment.events.request.add_listener
+    def _on_request(
+        request_type,
+        name,
+        response_time,
+        response_length,
+        response=None,
+        context=None,
+        exception=None,
+        start_time=None,
+        **_kw,
+    ):
+        buffer.add(
+            recorder.row_from_event(
+                request_type,
+                name,
+                response_time,
+                response_length,
+                response,
+                context,
+                exception,
+                start_time or 0.0,
+                worker_name,
+            )
+        )
+
+    if isinstance(runner, WorkerRunner):
+
+        def send():
+            rows = buffer.drain()
+            if rows:
+                runner.send_message(recorder.MESSAGE_TYPE, rows)
+
+        environment.events.test_stop.add_listener(lambda **_: send())
+        gevent.spawn(_every_second, send)
+        return
+    if isinstance(runner, MasterRunner):
+        runner.register_message(recorder.MESSAGE_TYPE, lambda msg, **_: _write(msg.data))
+    else:
+        gevent.spawn(_every_second, lambda: _write(buffer.drain()))
+        environment.events.test_stop.add_listener(
+            lambda **_: _write(buffer.drain()),
+        )
+    environment.events.test_start.add_listener(lambda **_: _open_run(environment, target))
+    environment.events.test_stop.add_listener(lambda **_: _close_run(final=False))
+    environment.events.quitting.add_listener(lambda **_: _close_run(final=True))
+
+
+def _every_second(fn):
+    while True:
+        gevent.sleep(recorder.FLUSH_INTERVAL_S)
+        fn()
+
+
+def _write(rows):
+    writer = _state["writer"]
+    if writer is not None and rows:
+        writer.write(rows)
+        writer.flush()
+
+
+def _open_run(environment, target):
+    """Each test (headless, or each start in the web UI) is its own run directory."""
+    _close_run(final=True)
+    opts = environment.parsed_options
+    run_dir = Path(opts.run_dir) if opts.run_dir and _state["run_dir"] is None else None
+    if run_dir is None:
+        run_dir = create_run_dir(root=RUNS_DIR)
+    else:
+        (run_dir / "locust").mkdir(parents=True, exist_ok=True)
+    params = shape_params(opts)
+    table = shapes.build_table(params)
+    start = time.time()
+    _state.update(run_dir=run_dir, test_start=start, table=table, end_reason="stopped")
+    _state["writer"] = recorder.RowWriter(
+        run_dir / "requests.csv", lambda t: shapes.phase_at(table, t - start)
+    )
+    write_run_json(
+        run_dir,
+        started_ms=int(start * 1000),
+        completed=False,
+        target=target.to_dict(),
+        load={
+            **vars(params),
+            "path": opts.path,
+            "method": opts.method,
+            "payload_bytes": len(opts.payload.encode()),
+            "workers": getattr(opts, "processes", 1) or 1,
+        },
+        shape_table=[vars(s) for s in table],
+        gap_ends_s=shapes.gap_ends(table),
+    )
+    print(f"coldbench: recording to {run_dir}", flush=True)
+
+
+def _close_run(final: bool):
+    writer, run_dir = _state["writer"], _state["run_dir"]
+    if writer is None or run_dir is None:
+        return
+    writer.flush()
+    write_run_json(
+        run_dir,
+        ended_ms=int(time.time() * 1000),
+        rows=writer.rows,
+        completed=_state.get("end_reason") == "shape-finished",
+        end_reason=_state.get("end_reason", "stopped"),
+    )
+    if final:
+        writer.close()
+        _state["writer"] = None

@@ -1,0 +1,98 @@
+"""Load shapes as data: a table of stages, and one LoadTestShape that plays any table.
+
+A stage is (duration, users, spawn rate, phase). The table is built from the shape's
+parameters by a pure function, so it can be tested without Locust, and the phase of
+any moment is known from the table alone (the recorder tags each request with it).
+
+Shapes:
+
+- ``ramp-idle`` (default): ramp to N users at rate R, hold, drop to zero for an idle gap
+  longer than the keep-alive so the next ramp meets cold environments; K cycles.
+- ``burst``: zero to N users at once (N simultaneous cold starts), hold, idle; K cycles.
+- ``steps``: add ``step_users`` every ``step_s`` up to N users.
+- ``constant``: N users for ``run_time_s``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Stage:
+    duration_s: float
+    users: int
+    spawn_rate: float
+    phase: str
+
+
+@dataclass(frozen=True)
+class ShapeParams:
+    shape: str = "ramp-idle"
+    users: int = 10
+    spawn_rate: float = 5.0
+    hold_s: float = 20.0
+    idle_s: float = 15.0
+    cycles: int = 3
+    step_users: int = 5
+    step_s: float = 15.0
+    run_time_s: float = 60.0
+
+
+def build_table(p: ShapeParams) -> list[Stage]:
+    """The stages of a shape, in order."""
+    if p.shape in ("ramp-idle", "burst"):
+        burst = p.shape == "burst"
+        rate = float(p.users) if burst else p.spawn_rate
+        ramp_s = 0.0 if burst else p.users / p.spawn_rate
+        stages: list[Stage] = []
+        for cycle in range(1, p.cycles + 1):
+            if ramp_s > 0:
+                stages.append(Stage(ramp_s, p.users, rate, f"c{cycle}-ramp"))
+            stages.append(Stage(p.hold_s, p.users, rate, f"c{cycle}-hold"))
+            if cycle < p.cycles:
+                stages.append(Stage(p.idle_s, 0, max(rate, 100.0), f"c{cycle}-idle"))
+        return stages
+    if p.shape == "steps":
+        count = max(1, math.ceil(p.users / p.step_users))
+        return [
+            Stage(p.step_s, min(p.users, p.step_users * i), p.spawn_rate, f"step{i}")
+            for i in range(1, count + 1)
+        ]
+    if p.shape == "constant":
+        return [Stage(p.run_time_s, p.users, p.spawn_rate, "constant")]
+    raise ValueError(f"unknown shape {p.shape!r}")
+
+
+def total_seconds(table: list[Stage]) -> float:
+    return sum(stage.duration_s for stage in table)
+
+
+def stage_at(table: list[Stage], elapsed_s: float) -> Stage | None:
+    """The stage running ``elapsed_s`` after the start; None once the table is done."""
+    if elapsed_s < 0:
+        return None
+    for stage in table:
+        if elapsed_s < stage.duration_s:
+            return stage
+        elapsed_s -= stage.duration_s
+    return None
+
+
+def phase_at(table: list[Stage], elapsed_s: float) -> str:
+    """The phase of a moment; requests still finishing after the end are ``tail``."""
+    stage = stage_at(table, elapsed_s)
+    if stage is not None:
+        return stage.phase
+    return "tail" if elapsed_s >= 0 else "before"
+
+
+def gap_ends(table: list[Stage]) -> list[float]:
+    """Seconds after the start at which an idle gap ends (the next ramp meets cold)."""
+    ends, t = [], 0.0
+    for stage in table:
+        t += stage.duration_s
+        if stage.phase.endswith("-idle"):
+            ends.append(t)
+    return ends

@@ -1,0 +1,55 @@
+"""Shared fixtures: a real local Lambda on 127.0.0.1 with test-sized settings."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import requests
+
+from coldbench.config import build_config
+from coldbench.target import Target
+
+FUNCTIONS = Path(__file__).parent / "functional" / "functions"
+
+# Tests never reach real AWS: dummy credentials and no metadata service.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+
+def local_config(**sections):
+    """A config for a local stack: short keep-alive, modes function, no auth by default."""
+    raw = {
+        "url": {"auth": "NONE"},
+        "function": {
+            "variant": "custom",
+            "source": str(FUNCTIONS / "modes"),
+            "handler": "app.handler",
+            "timeout_s": 3,
+            "memory_mb": 512,
+        },
+        "local": {"keep_alive_min_s": 60, "keep_alive_max_s": 60},
+    }
+    for section, values in sections.items():
+        raw.setdefault(section, {}).update(values)
+    return build_config(raw)
+
+
+@pytest.fixture
+def local_stack():
+    """Factory: ``with local_stack(**sections) as stack`` runs a real local Lambda."""
+    from infra.local.stack import running
+
+    def make(**sections):
+        return running(local_config(**sections))
+
+    return make
+
+
+def signed_get(target: Target, path: str = "/", **kwargs) -> requests.Response:
+    from locustfiles.signing import Signer
+
+    headers = Signer(target).headers("GET", path, b"", {})
+    return requests.get(target.url.rstrip("/") + path, headers=headers, timeout=30, **kwargs)

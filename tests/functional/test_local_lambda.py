@@ -1,0 +1,245 @@
+"""The local Lambda, driven over real sockets with real awslambdaric environments."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import boto3
+import pytest
+import requests
+
+from analysis.platform import parse_report
+from tests.conftest import FUNCTIONS, signed_get
+
+
+def get(stack, path="/", **kwargs) -> requests.Response:
+    return requests.get(stack.target.url.rstrip("/") + path, timeout=30, **kwargs)
+
+
+def reports(stack, expected: int, timeout_s: float = 15) -> dict[str, dict]:
+    """REPORT records read back with boto3 from the stack's CloudWatch endpoint."""
+    logs = boto3.client(
+        "logs",
+        endpoint_url=stack.target.cloudwatch_endpoint,
+        region_name=stack.target.region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    deadline = time.monotonic() + timeout_s
+    found: dict[str, dict] = {}
+    while time.monotonic() < deadline:
+        pages = logs.get_paginator("filter_log_events").paginate(logGroupName=stack.log_group)
+        for page in pages:
+            for event in page["events"]:
+                record = parse_report(event["message"])
+                if record:
+                    found[record["request_id"]] = record
+        if len(found) >= expected:
+            break
+        time.sleep(0.3)
+    return found
+
+
+def test_cold_then_warm_with_init_duration_only_on_cold(local_stack):
+    with local_stack() as stack:
+        first, second = get(stack), get(stack)
+        assert first.status_code == second.status_code == 200
+        assert first.headers["x-coldbench-cold"] == "1"
+        assert second.headers["x-coldbench-cold"] == "0"
+        assert first.headers["x-coldbench-env"] == second.headers["x-coldbench-env"]
+        ids = [r.headers["x-amzn-RequestId"] for r in (first, second)]
+        found = reports(stack, 2)
+        assert set(ids) <= set(found)
+        assert found[ids[0]]["init_duration_ms"] > 0
+        assert found[ids[1]]["init_duration_ms"] is None
+        # Billed Duration includes init for on-demand functions (since August 2025).
+        assert found[ids[0]]["billed_duration_ms"] >= found[ids[0]]["init_duration_ms"]
+
+
+def test_text_log_format_writes_report_lines(local_stack):
+    with local_stack(function={"log_format": "Text"}) as stack:
+        response = get(stack)
+        found = reports(stack, 1)
+        assert response.headers["x-amzn-RequestId"] in found
+
+
+def test_concurrent_requests_make_that_many_environments(local_stack):
+    with local_stack() as stack, ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda _: get(stack, "/?mode=sleep&s=0.5"), range(4)))
+        assert [r.status_code for r in responses] == [200] * 4
+        assert stack.pool.status()["cold_starts"] == 4
+
+
+def test_throttled_beyond_concurrency_limit(local_stack):
+    with local_stack(function={"reserved_concurrency": 2}) as stack, ThreadPoolExecutor(4) as pool:
+        responses = list(pool.map(lambda _: get(stack, "/?mode=sleep&s=1"), range(4)))
+        codes = sorted(r.status_code for r in responses)
+        assert codes == [200, 200, 429, 429]
+        throttled = next(r for r in responses if r.status_code == 429)
+        assert throttled.json() == {"Message": "Rate Exceeded."}
+
+
+def test_idle_environments_are_reaped_after_keep_alive(local_stack):
+    with local_stack(local={"keep_alive_min_s": 1, "keep_alive_max_s": 1}) as stack:
+        first = get(stack)
+        time.sleep(2.0)
+        assert stack.pool.status()["environments"] == 0
+        second = get(stack)
+        assert second.headers["x-coldbench-cold"] == "1"
+        assert second.headers["x-coldbench-env"] != first.headers["x-coldbench-env"]
+
+
+def test_provisioned_environments_are_ready_and_never_cold(local_stack):
+    with local_stack(function={"provisioned_concurrency": 2}) as stack:
+        assert stack.pool.status()["states"] == {"idle": 2}
+        response = get(stack)
+        assert response.headers["x-coldbench-init-type"] == "provisioned-concurrency"
+        assert response.headers["x-coldbench-cold"] == "0"
+        found = reports(stack, 1)
+        assert found[response.headers["x-amzn-RequestId"]]["init_duration_ms"] is None
+
+
+def test_timeout_kills_the_environment_and_returns_502(local_stack):
+    with local_stack(function={"timeout_s": 1}) as stack:
+        response = get(stack, "/?mode=sleep&s=5")
+        assert response.status_code == 502
+        found = reports(stack, 1)
+        assert found[response.headers["x-amzn-RequestId"]]["status"] == "timeout"
+        assert get(stack).headers["x-coldbench-cold"] == "1"
+
+
+def test_unhandled_error_is_502_and_environment_survives(local_stack):
+    with local_stack() as stack:
+        warm = get(stack)
+        failed = get(stack, "/?mode=raise")
+        assert failed.status_code == 502
+        assert failed.text == "Internal Server Error"
+        after = get(stack)
+        assert after.headers["x-coldbench-env"] == warm.headers["x-coldbench-env"]
+        assert reports(stack, 3)[failed.headers["x-amzn-RequestId"]]["status"] == "error"
+
+
+def test_crash_is_502_and_environment_replaced(local_stack):
+    with local_stack() as stack:
+        before = get(stack)
+        assert get(stack, "/?mode=crash").status_code == 502
+        after = get(stack)
+        assert after.status_code == 200
+        assert after.headers["x-coldbench-cold"] == "1"
+        assert after.headers["x-coldbench-env"] != before.headers["x-coldbench-env"]
+
+
+def test_init_error_is_502(local_stack):
+    source = {"source": str(FUNCTIONS / "initfail")}
+    with local_stack(function=source) as stack:
+        response = get(stack)
+        assert response.status_code == 502
+        assert reports(stack, 1)[response.headers["x-amzn-RequestId"]]["status"] == "error"
+
+
+def test_memory_over_size_ends_environment(local_stack):
+    with local_stack(function={"memory_mb": 128}) as stack:
+        response = get(stack, "/?mode=hog&mb=300")
+        assert response.status_code == 502
+        record = reports(stack, 1)[response.headers["x-amzn-RequestId"]]
+        assert record["status"] == "error"
+        assert record["error_type"] == "Runtime.OutOfMemory"
+
+
+def test_request_and_response_payload_limits(local_stack):
+    with local_stack() as stack:
+        too_big = requests.post(stack.target.url, data=b"x" * (6 * 1024 * 1024 + 10), timeout=30)
+        assert too_big.status_code == 413
+        assert "x-amzn-RequestId" in too_big.headers
+        assert get(stack, "/?mode=big").status_code == 502
+
+
+def test_result_inference_rules(local_stack):
+    with local_stack() as stack:
+        text = get(stack, "/?mode=string")
+        assert (text.status_code, text.text) == (200, "plain text")
+        assert text.headers["content-type"] == "application/json"
+        assert get(stack, "/?mode=list").text == "[1,2,3]"
+
+
+def test_event_is_payload_v2_read_by_powertools(local_stack):
+    from aws_lambda_powertools.event_handler import LambdaFunctionUrlResolver
+    from aws_lambda_powertools.utilities.data_classes import LambdaFunctionUrlEvent
+
+    with local_stack() as stack:
+        response = requests.post(
+            stack.target.url.rstrip("/") + "/items/42?mode=echo&tag=a&tag=b",
+            data=b"\x00\x01binary",
+            headers={
+                "Content-Type": "application/octet-stream",
+                "X-Dup": "1",
+                "Cookie": "a=1; b=2",
+            },
+            timeout=30,
+        )
+        event = response.json()
+    parsed = LambdaFunctionUrlEvent(event)
+    assert parsed.request_context.http.method == "POST"
+    assert parsed.raw_path == "/items/42"
+    assert parsed.query_string_parameters["tag"] == "a,b"
+    assert parsed.cookies == ["a=1", "b=2"]
+    assert parsed.is_base64_encoded and parsed.decoded_body == "\x00\x01binary"
+    assert event["requestContext"]["requestId"] == response.headers["x-amzn-RequestId"]
+    assert "authorizer" not in event["requestContext"]
+
+    app = LambdaFunctionUrlResolver()
+
+    @app.post("/items/<item_id>")
+    def item(item_id):
+        return {"item": item_id, "tag": app.current_event.get_query_string_value("tag")}
+
+    routed = app.resolve(event, None)
+    assert routed["statusCode"] == 200
+    assert json.loads(routed["body"]) == {"item": "42", "tag": "a,b"}
+    assert base64.b64decode(event["body"]) == b"\x00\x01binary"
+
+
+def test_aws_iam_accepts_signed_and_refuses_unsigned(local_stack):
+    with local_stack(url={"auth": "AWS_IAM"}) as stack:
+        assert signed_get(stack.target, "/?mode=echo").status_code == 200
+        echoed = signed_get(stack.target, "/?mode=echo").json()
+        assert echoed["requestContext"]["authorizer"]["iam"]["accountId"]
+        unsigned = get(stack)
+        assert unsigned.status_code == 403
+        assert unsigned.json() == {"Message": "Forbidden"}
+        headers = dict(signed_get(stack.target).request.headers)
+        headers["Authorization"] = headers["Authorization"][:-4] + "0000"
+        assert (
+            get(
+                stack, headers={k: v for k, v in headers.items() if k != "Content-Length"}
+            ).status_code
+            == 403
+        )
+
+
+def test_metrics_readable_with_boto3(local_stack):
+    with local_stack() as stack:
+        for _ in range(3):
+            get(stack)
+        time.sleep(2.5)  # metrics are shipped once their second has closed
+        cloudwatch = boto3.client(
+            "cloudwatch",
+            endpoint_url=stack.target.cloudwatch_endpoint,
+            region_name=stack.target.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        now = time.time()
+        result = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Lambda",
+            MetricName="Invocations",
+            Dimensions=[{"Name": "FunctionName", "Value": stack.function_name}],
+            StartTime=now - 60,
+            EndTime=now + 60,
+            Period=60,
+            Statistics=["Sum"],
+        )
+        assert sum(p["Sum"] for p in result["Datapoints"]) == pytest.approx(3)
