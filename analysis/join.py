@@ -44,7 +44,10 @@ def load_requests(run_dir: Path) -> pd.DataFrame:
         frame = pd.read_csv(
             path, dtype=str, keep_default_na=False, on_bad_lines="skip", engine="python"
         )
-        frames.append(frame)
+        # A row cut short by a killed writer lacks its last fields: drop it.
+        frames.append(
+            frame[frame[REQUEST_COLUMNS[-1]].notna()] if REQUEST_COLUMNS[-1] in frame else frame
+        )
     if not frames:
         raise NoDataError(f"{run_dir} has no requests.csv")
     df = pd.concat(frames, ignore_index=True)

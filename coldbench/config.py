@@ -127,7 +127,20 @@ class Config:
         return self.local.keep_alive_max_s + 5.0 if self.target.kind == "local" else 600.0
 
     def as_dict(self) -> dict[str, Any]:
-        return json.loads(json.dumps(dataclasses.asdict(self), default=list))
+        """Plain, JSON-ready nested dicts (for run.json and for :func:`replace`)."""
+
+        def plain(value: Any) -> Any:
+            if isinstance(value, Mapping):
+                return dict(value)
+            return list(value) if isinstance(value, tuple) else value
+
+        return {
+            section.name: {
+                f.name: plain(getattr(getattr(self, section.name), f.name))
+                for f in dataclasses.fields(getattr(self, section.name))
+            }
+            for section in dataclasses.fields(self)
+        }
 
 
 _CHOICES = {

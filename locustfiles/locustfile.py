@@ -7,12 +7,14 @@ in the web UI and on the command line; their defaults come from ``coldbench.toml
 ``requests.csv``.
 """
 
+import locust  # noqa: F401  (first: gevent patches sockets before boto3 is imported)
+
+# isort: split
 import itertools
 import time
 from pathlib import Path
 
 import gevent
-import locust  # noqa: F401  (first: gevent patches sockets before boto3 is imported)
 from locust import FastHttpUser, LoadTestShape, between, events, task
 from locust.runners import MasterRunner, WorkerRunner
 

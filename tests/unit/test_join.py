@@ -1,0 +1,188 @@
+"""The join and classification on synthetic runs whose answers are known."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from analysis.join import join, join_key, load_platform, load_requests
+from analysis.stats import describe, environments
+from analysis.summary import build_summary
+from coldbench.config import Config
+from coldbench.rundir import REQUEST_COLUMNS
+
+
+def request_row(**kw) -> dict:
+    row = dict.fromkeys(REQUEST_COLUMNS, "")
+    row.update(
+        start_time=100.0,
+        e2e_ms=10.0,
+        method="GET",
+        name="/",
+        status=200,
+        ok=1,
+        worker="local",
+        phase="c1-hold",
+    )
+    row.update(kw)
+    return row
+
+
+def write_run(tmp_path, rows, records):
+    pd.DataFrame(rows, columns=REQUEST_COLUMNS).to_csv(tmp_path / "requests.csv", index=False)
+    with (tmp_path / "platform.jsonl").open("w") as f:
+        for record in records:
+            f.write(json.dumps(record) + "\n")
+    return join(load_requests(tmp_path), load_platform(tmp_path))
+
+
+def report(rid, duration, init=None, stream="s1"):
+    return {
+        "request_id": rid,
+        "timestamp": 0,
+        "duration_ms": duration,
+        "billed_duration_ms": duration,
+        "memory_size_mb": 128,
+        "max_memory_used_mb": 40,
+        "init_duration_ms": init,
+        "status": "success",
+        "log_stream": stream,
+    }
+
+
+def test_classes_and_decomposition(tmp_path):
+    rows = [
+        request_row(
+            request_id="A",
+            e2e_ms=300,
+            cold=1,
+            env_id="e1",
+            init_type="on-demand",
+            init_start=99.9,
+            init_ms=250,
+            seq=1,
+        ),
+        request_row(
+            request_id="B",
+            e2e_ms=12,
+            cold=0,
+            env_id="e1",
+            init_type="on-demand",
+            init_start=99.9,
+            init_ms=250,
+            seq=2,
+            start_time=101,
+        ),
+        request_row(
+            request_id="C",
+            e2e_ms=15,
+            cold=1,
+            env_id="e2",
+            init_type="on-demand",
+            init_start=80,
+            init_ms=200,
+            seq=1,
+            start_time=102,
+        ),
+        request_row(
+            request_id="D",
+            e2e_ms=8,
+            cold=0,
+            env_id="e3",
+            init_type="provisioned-concurrency",
+            init_start=50,
+            init_ms=200,
+            seq=1,
+        ),
+        request_row(
+            request_id="E", e2e_ms=5, cold=0, env_id="e1", seq=3, start_time=103
+        ),  # no REPORT
+        request_row(request_id="F", e2e_ms=1, status=429, ok=0, error="HTTP 429"),  # throttled
+    ]
+    records = [
+        report("a", 2.0, init=260.0),
+        report("B", 3.0),
+        report("C", 4.0, stream="s2"),
+        report("D", 2.5, stream="s3"),
+    ]
+    df = write_run(tmp_path, rows, records).set_index("request_id")
+    assert df.loc["A", "class"] == "cold"  # join key is case-insensitive
+    assert df.loc["A", "outside_ms"] == 300 - 260 - 2
+    assert df.loc["B", "class"] == "warm" and df.loc["B", "outside_ms"] == 9
+    assert df.loc["C", "class"] == "proactive" and df.loc["C", "init_visible_ms"] == 0
+    assert df.loc["D", "class"] == "provisioned"
+    assert not df.loc["E", "matched"] and df.loc["E", "class"] == "warm"
+    assert df.loc["F", "class"] == "unknown"
+    assert not df["disagree"].any() and not df["inconsistent"].any()
+    summary = build_summary(
+        {"run_id": "r", "target": {"function": {"memory_mb": 128}}}, df.reset_index(), Config()
+    )
+    assert summary["requests"] == 6 and summary["failures"] == 1 and summary["matched"] == 4
+    assert summary["match_rate"] == 4 / 6
+    assert summary["unmatched"]["count"] == 2
+    assert summary["classes"]["cold"]["count"] == 1
+    assert summary["errors"] == {"HTTP 429": 1}
+
+
+def test_outside_never_negative_and_flagged(tmp_path):
+    rows = [request_row(request_id="A", e2e_ms=5)]
+    df = write_run(tmp_path, rows, [report("A", 9.0)])
+    assert df.loc[0, "outside_ms"] == 0 and bool(df.loc[0, "inconsistent"])
+
+
+def test_disagreement_counted(tmp_path):
+    rows = [request_row(request_id="A", e2e_ms=50, cold=0, env_id="e1", seq=5)]
+    df = write_run(tmp_path, rows, [report("A", 2.0, init=30.0)])
+    assert bool(df.loc[0, "disagree"])
+
+
+def test_torn_last_line_is_dropped(tmp_path):
+    rows = [request_row(request_id="A")]
+    pd.DataFrame(rows, columns=REQUEST_COLUMNS).to_csv(tmp_path / "requests.csv", index=False)
+    with (tmp_path / "requests.csv").open("a") as f:
+        f.write("101.5,12")  # a killed writer's half row
+    assert len(load_requests(tmp_path)) == 1
+
+
+def test_percentiles_are_exact_linear():
+    stats = describe(pd.Series([1.0, 2.0, 3.0, 4.0]))
+    assert stats["p50"] == 2.5 and stats["max"] == 4 and stats["mean"] == 2.5
+    assert abs(stats["p99"] - 3.97) < 1e-9
+
+
+def test_observed_keep_alive(tmp_path):
+    rows = [
+        request_row(request_id="1", start_time=0, e2e_ms=100, env_id="e1"),
+        request_row(request_id="2", start_time=5, e2e_ms=100, env_id="e1"),  # reused after 4.9 s
+        request_row(
+            request_id="3", start_time=30, e2e_ms=100, env_id="e2"
+        ),  # new after 24.9 s idle
+    ]
+    df = write_run(tmp_path, rows, [])
+    observed = environments(df)["keep_alive_observed_s"]
+    assert abs(observed["longest_idle_then_reused"] - 4.9) < 1e-6
+    assert abs(observed["shortest_idle_then_new"] - 24.9) < 1e-6
+
+
+ids = st.text(alphabet="0123456789abcdef-", min_size=1, max_size=12)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(ids, max_size=30), st.lists(ids, max_size=30))
+def test_join_keeps_every_request_row(request_ids, report_ids):
+    requests = pd.DataFrame(
+        [request_row(request_id=r) for r in request_ids], columns=REQUEST_COLUMNS
+    )
+    for column in ("start_time", "e2e_ms", "ok", "cold", "init_start", "init_ms", "seq", "status"):
+        requests[column] = pd.to_numeric(requests[column], errors="coerce")
+    platform = pd.DataFrame([report(r.upper(), 1.0) for r in report_ids])
+    if platform.empty:
+        platform = pd.DataFrame(columns=list(report("x", 1.0)))
+    joined = join(requests, platform)
+    assert len(joined) == len(requests)
+    keys = set(join_key(pd.Series(report_ids)))
+    assert joined["matched"].sum() == sum(1 for r in request_ids if r.lower() in keys)
+    assert (joined["outside_ms"].dropna() >= 0).all()
