@@ -10,7 +10,9 @@ in the web UI and on the command line; their defaults come from ``coldbench.toml
 import locust  # noqa: F401  (first: gevent patches sockets before boto3 is imported)
 
 # isort: split
+import atexit
 import itertools
+import signal
 import time
 from pathlib import Path
 
@@ -165,7 +167,8 @@ class ColdbenchShape(LoadTestShape):
         stage = shapes.stage_at(self.table, self.get_run_time())
         if stage is None:
             self.finished = True
-            _state["end_reason"] = "shape-finished"
+            if _state.get("end_reason") != "terminated":
+                _state["end_reason"] = "shape-finished"
             return None
         if stage.phase != self.last_phase:
             self.last_phase = stage.phase
@@ -220,10 +223,9 @@ def _init(environment, **_kwargs):
     FunctionUrlUser.host = target.url.rstrip("/")
     _state["signer"] = Signer(target, _CONFIG.target.profile) if target.auth == "AWS_IAM" else None
     runner = environment.runner
-    buffer = recorder.Buffer()
-    worker_name = (
-        getattr(runner, "client_id", "local") if isinstance(runner, WorkerRunner) else "local"
-    )
+    buffer = _state["buffer"] = recorder.Buffer()
+    is_worker = isinstance(runner, WorkerRunner)
+    worker_name = str(getattr(runner, "client_id", "local")) if is_worker else "local"
 
     @environment.events.request.add_listener
     def _on_request(
@@ -251,7 +253,7 @@ def _init(environment, **_kwargs):
             )
         )
 
-    if isinstance(runner, WorkerRunner):
+    if is_worker:
 
         def send():
             rows = buffer.drain()
@@ -259,24 +261,49 @@ def _init(environment, **_kwargs):
                 runner.send_message(recorder.MESSAGE_TYPE, rows)
 
         environment.events.test_stop.add_listener(lambda **_: send())
+        environment.events.quitting.add_listener(lambda **_: send())
         gevent.spawn(_every_second, send)
         return
     if isinstance(runner, MasterRunner):
         runner.register_message(recorder.MESSAGE_TYPE, lambda msg, **_: _write(msg.data))
     else:
-        gevent.spawn(_every_second, lambda: _write(buffer.drain()))
-        environment.events.test_stop.add_listener(
-            lambda **_: _write(buffer.drain()),
-        )
+        gevent.spawn(_every_second, _drain)
     environment.events.test_start.add_listener(lambda **_: _open_run(environment, target))
     environment.events.test_stop.add_listener(lambda **_: _close_run(final=False))
-    environment.events.quitting.add_listener(lambda **_: _close_run(final=True))
+    environment.events.quitting.add_listener(lambda **_: _close_run(final=False))
+    atexit.register(_close_run, final=True)
+    _handle_sigterm(runner)
+
+
+def _handle_sigterm(runner):
+    """End a shape test gracefully on SIGTERM.
+
+    Locust (2.47) installs its own SIGTERM handler only after a headless shape test has
+    finished, so without this a SIGTERM mid-run kills the process without a final flush.
+    Ending the shape greenlet lets Locust stop and quit as at a normal end.
+    """
+
+    def on_sigterm():
+        _state["end_reason"] = "terminated"
+        shape_greenlet = getattr(runner, "shape_greenlet", None)
+        if shape_greenlet is not None and not shape_greenlet.dead:
+            shape_greenlet.kill(block=False)
+        else:
+            runner.quit()
+
+    gevent.signal_handler(signal.SIGTERM, on_sigterm)
 
 
 def _every_second(fn):
     while True:
         gevent.sleep(recorder.FLUSH_INTERVAL_S)
         fn()
+
+
+def _drain():
+    buffer = _state.get("buffer")
+    if buffer is not None:
+        _write(buffer.drain())
 
 
 def _write(rows):
@@ -321,6 +348,8 @@ def _open_run(environment, target):
 
 
 def _close_run(final: bool):
+    """Drain and flush every row, and record how the run ended; close the file if final."""
+    _drain()
     writer, run_dir = _state["writer"], _state["run_dir"]
     if writer is None or run_dir is None:
         return

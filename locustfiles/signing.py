@@ -7,6 +7,7 @@ Signatures live only in the outgoing headers: never logged, never recorded.
 
 from __future__ import annotations
 
+import logging
 from urllib.parse import urlsplit
 
 import boto3
@@ -14,6 +15,9 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
 from coldbench.target import Target
+
+# botocore logs the string to sign and the signature at DEBUG: never let that through.
+logging.getLogger("botocore.auth").setLevel(logging.WARNING)
 
 
 class Signer:

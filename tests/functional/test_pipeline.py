@@ -1,0 +1,219 @@
+"""Real Locust runs against the real local Lambda, and the whole ``coldbench run``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.collect import collect
+from analysis.join import load_requests
+from analysis.render import render
+from analysis.summary import analyse
+from coldbench.config import build_config
+from coldbench.pipeline import LOCUSTFILE
+from coldbench.rundir import read_run_json
+from coldbench.target import write_target
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+
+
+def locust_cmd(target_file: Path, run_dir: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--only-summary",
+        "--run-dir",
+        str(run_dir),
+        "--target-file",
+        str(target_file),
+        "--csv",
+        str(run_dir / "locust" / "locust"),
+        "--loglevel",
+        "WARNING",
+        "--json-file",
+        str(run_dir / "locust" / "stats"),
+        "--shape",
+        "ramp-idle",
+        "--shape-users",
+        "4",
+        "--shape-spawn-rate",
+        "4",
+        "--hold",
+        "2",
+        "--idle",
+        "3",
+        "--cycles",
+        "2",
+        "--stop-timeout",
+        "5",
+        *extra,
+    ]
+
+
+@pytest.fixture
+def signed_target(local_stack, tmp_path):
+    """A probe function behind an AWS_IAM URL, 1 s keep-alive, target file written."""
+    with local_stack(
+        url={"auth": "AWS_IAM"},
+        function={"variant": "probe", "source": "", "handler": ""},
+        local={"keep_alive_min_s": 1, "keep_alive_max_s": 1},
+    ) as stack:
+        yield stack, write_target(stack.target, tmp_path / "target.json")
+
+
+def locust_request_count(run_dir: Path) -> int:
+    """Locust's own final count (its JSON stats, written at shutdown)."""
+    entries = json.loads((run_dir / "locust" / "stats.json").read_text())
+    return sum(entry["num_requests"] for entry in entries)
+
+
+def test_headless_run_records_every_request_and_cold_waves(signed_target, tmp_path):
+    _stack, target_file = signed_target
+    run_dir = tmp_path / "run"
+    result = subprocess.run(
+        locust_cmd(target_file, run_dir), cwd=tmp_path, capture_output=True, text=True, timeout=180
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = load_requests(run_dir)
+    assert len(rows) == locust_request_count(run_dir) > 0
+    assert (rows["status"] == 200).all(), "signed requests must be accepted"
+    cold = rows[rows["cold"] == 1]
+    assert set(cold["phase"]) >= {"c1-ramp", "c2-ramp"}, "a wave of cold starts after each gap"
+    run = read_run_json(run_dir)
+    assert run["completed"] and run["rows"] == len(rows)
+    assert "Authorization" not in (run_dir / "requests.csv").read_text()
+
+    collected = collect(run_dir, wait_s=30, progress=False)
+    assert collected.complete and collected.records == len(rows)
+    analysis = analyse(run_dir, build_config({}), reports_root=tmp_path / "reports")
+    assert analysis.summary["match_rate"] == 1.0
+    assert analysis.summary["classes"]["cold"]["count"] == len(cold)
+    assert render(analysis).exists()
+
+
+def test_unsigned_requests_are_refused_by_aws_iam_target(signed_target):
+    import requests
+
+    stack, _ = signed_target
+    assert requests.get(stack.target.url, timeout=10).status_code == 403
+
+
+def test_two_process_run_yields_one_complete_run_dir(signed_target, tmp_path):
+    _stack, target_file = signed_target
+    run_dir = tmp_path / "run"
+    cmd = locust_cmd(target_file, run_dir, "--processes", "2")
+    result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = load_requests(run_dir)
+    assert len(rows) == locust_request_count(run_dir) > 0
+    assert rows["worker"].nunique() == 2
+    assert list(run_dir.glob("requests*.csv")) == [run_dir / "requests.csv"]
+
+
+def test_sigterm_mid_run_leaves_parseable_rows(signed_target, tmp_path):
+    _stack, target_file = signed_target
+    run_dir = tmp_path / "run"
+    proc = subprocess.Popen(
+        locust_cmd(target_file, run_dir, "--hold", "30"),
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _wait_for_rows(run_dir / "requests.csv", 20)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(60)
+    rows = load_requests(run_dir)
+    assert len(rows) == locust_request_count(run_dir) > 20
+    run = read_run_json(run_dir)
+    assert run["completed"] is False and run["ended_ms"] > run["started_ms"]
+
+
+def test_sigkill_of_a_worker_loses_at_most_its_last_second(signed_target, tmp_path):
+    _stack, target_file = signed_target
+    run_dir = tmp_path / "run"
+    cmd = locust_cmd(target_file, run_dir, "--processes", "2", "--hold", "30")
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for_rows(run_dir / "requests.csv", 50)
+    workers = _children(proc.pid)
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)
+    killed_at = time.time()
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(60)
+    rows = load_requests(run_dir)
+    assert rows["worker"].nunique() == 2
+    # The killed worker's rows stop within a second (plus a flush tick) of the kill.
+    per_worker_last = rows.groupby("worker")["start_time"].max()
+    assert per_worker_last.min() > killed_at - 2.5
+    pd.read_csv(run_dir / "requests.csv")  # parseable as a whole
+
+
+def test_coldbench_run_end_to_end(tmp_path):
+    """The CLI pipeline on a fresh directory: up, Locust, collect, report, summary."""
+    (tmp_path / "coldbench.toml").write_text(
+        "[load]\nusers = 3\nspawn_rate = 3\nhold_s = 2\ncycles = 2\n"
+        "[local]\nkeep_alive_min_s = 1\nkeep_alive_max_s = 1\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-m", "coldbench.cli", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+    assert "report:" in result.stdout and "SLO" in result.stdout
+    (run_dir,) = (tmp_path / "runs").iterdir()
+    summary = json.loads((tmp_path / "reports" / run_dir.name / "summary.json").read_text())
+    assert summary["match_rate"] == 1.0 and summary["requests"] > 0
+    assert summary["classes"]["cold"]["count"] >= 2
+    for key in ("p50", "p90", "p95", "p99", "p999", "max", "mean"):
+        assert summary["classes"]["warm"]["e2e_ms"][key] is not None
+    assert {"name", "threshold", "actual", "ok"} <= set(summary["slo"][0])
+    assert (tmp_path / "reports" / run_dir.name / "joined.parquet").exists()
+
+
+def test_invalid_config_is_refused_before_anything_starts(tmp_path):
+    (tmp_path / "coldbench.toml").write_text("[load]\nusres = 3\n")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-m", "coldbench.cli", "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "load.usres" in result.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def _wait_for_rows(path: Path, count: int, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists() and sum(1 for _ in path.open()) > count:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"fewer than {count} rows in {path} after {timeout_s}s")
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
