@@ -54,6 +54,16 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--workers", type=int, help="load.workers (Locust --processes)")
     ui.add_argument("--web-port", type=int, default=8089)
 
+    for verb, text in (
+        ("up", "create or update the AWS function and URL (make deploy)"),
+        ("down", "delete everything up created, found by tag (make teardown)"),
+        ("recycle", "force the next invocations to be cold"),
+        ("status", "list this stack's tagged resources"),
+    ):
+        verb_parser = sub.add_parser(verb, help=text)
+        _common(verb_parser)
+        verb_parser.add_argument("--yes", action="store_true", help="confirm without asking")
+
     collect = sub.add_parser("collect", help="fetch REPORT records and metrics into a run")
     _common(collect)
     collect.add_argument("run_dir", type=Path)

@@ -34,10 +34,28 @@ def target_up(config: Config) -> Iterator[Target]:
             write_target(stack.target)
             yield stack.target
         return
-    try:
-        yield read_target()
-    except Exception as exc:
-        raise PipelineError(f"AWS target: run `coldbench up --target aws` first ({exc})") from exc
+    yield aws_up(config, confirmed=True)
+
+
+def aws_up(config: Config, confirmed: bool) -> Target:
+    """Preflight, show the plan and its worst-case cost, then create or update."""
+    from infra.aws.clients import make_clients
+    from infra.aws.preflight import preflight
+    from infra.aws.provisioner import Provisioner
+
+    clients = make_clients(config)
+    plan = preflight(config, clients)
+    print(plan.describe(), file=sys.stderr)
+    if plan.worst_case_cost_usd > config.cost.confirm_above_usd and not confirmed:
+        raise PipelineError(
+            f"worst-case cost ${plan.worst_case_cost_usd:.2f} is above cost.confirm_above_usd "
+            f"${config.cost.confirm_above_usd:.2f}: pass --yes to go ahead"
+        )
+    result = Provisioner(config, clients).up(plan)
+    for change in result.changes or ["no changes"]:
+        print(f"up: {change}", file=sys.stderr)
+    write_target(result.target)
+    return result.target
 
 
 def locust_command(
@@ -159,9 +177,61 @@ def analyse_and_render(run_dir: Path, config: Config, wait_s: float) -> tuple[di
     return result.summary, render(result)
 
 
+def _require_aws(config: Config, verb: str) -> None:
+    if config.target.kind != "aws":
+        raise PipelineError(
+            f"`coldbench {verb}` is for AWS targets (--target aws); locally use `coldbench local`"
+        )
+
+
+def cmd_up(config: Config, args) -> int:
+    _require_aws(config, "up")
+    target = aws_up(config, confirmed=args.yes)
+    print(f"Function URL {target.url} ({target.auth}); target written to .coldbench/target.json")
+    return 0
+
+
+def cmd_down(config: Config, args) -> int:
+    from infra.aws.clients import make_clients
+    from infra.aws.manage import down
+
+    _require_aws(config, "down")
+    for deleted in down(config, make_clients(config)) or ["nothing to delete"]:
+        print(f"down: {deleted}")
+    with contextlib.suppress(FileNotFoundError):
+        Path(".coldbench/target.json").unlink()
+    return 0
+
+
+def cmd_status(config: Config, args) -> int:
+    from infra.aws.clients import make_clients
+    from infra.aws.manage import status
+
+    _require_aws(config, "status")
+    found = status(config, make_clients(config))
+    print(
+        "\n".join(found) if found else f"no resources tagged for stack {config.target.stack_name}"
+    )
+    return 0
+
+
+def cmd_recycle(config: Config, args) -> int:
+    from infra.recycle import recycle
+
+    target = read_target()
+    retired = recycle(target)
+    print(
+        f"recycled {target.function_name}"
+        + (f" ({retired} environments retired)" if target.kind == "local" else "")
+    )
+    return 0
+
+
 def cmd_run(config: Config, args) -> int:
     from analysis.summary import one_screen
 
+    if config.target.kind == "aws" and not args.yes:
+        _confirm_cost(config)
     run_dir = create_run_dir()
     print(f"coldbench: {config.target.kind} target, run {run_dir.name}", file=sys.stderr)
     with target_up(config) as target:
@@ -176,7 +246,21 @@ def cmd_run(config: Config, args) -> int:
         )
     print(one_screen(summary))
     print(f"report: {page.resolve()}")
+    if target.kind == "aws":
+        print("the AWS stack is still up: `make teardown` removes it")
     return 0 if summary["slo_ok"] and code == 0 else 1
+
+
+def _confirm_cost(config: Config) -> None:
+    """Refuse an AWS run whose worst case is above the threshold, before anything exists."""
+    from infra.aws.preflight import worst_case_cost
+
+    cost = worst_case_cost(config, config.function.reserved_concurrency)
+    if cost > config.cost.confirm_above_usd:
+        raise PipelineError(
+            f"worst-case cost ${cost:.2f} is above cost.confirm_above_usd "
+            f"${config.cost.confirm_above_usd:.2f}: pass --yes to go ahead"
+        )
 
 
 def cmd_ui(config: Config, args) -> int:

@@ -8,6 +8,7 @@ function is never re-uploaded.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import io
 import zipfile
 from dataclasses import dataclass
@@ -60,15 +61,35 @@ def _files(root: Path) -> list[tuple[str, Path]]:
     return entries
 
 
+def _vendored(source_dir: Path) -> dict[str, Path]:
+    """Packages named in ``vendor.txt``, copied from the build environment into the zip."""
+    listing = source_dir / "vendor.txt"
+    if not listing.exists():
+        return {}
+    entries: dict[str, Path] = {}
+    for line in listing.read_text().splitlines():
+        name = line.split("#")[0].strip()
+        if not name:
+            continue
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            raise PackagingError(f"{listing}: package {name!r} is not installed")
+        root = Path(next(iter(spec.submodule_search_locations)))
+        for rel, path in _files(root):
+            entries[f"{name}/{rel}"] = path
+    return entries
+
+
 def build_package(source_dir: Path, handler: str, include_probe: bool = True) -> Package:
-    """Zip ``source_dir`` (plus the drop-in probe module) deterministically.
+    """Zip ``source_dir`` (plus vendored packages and the drop-in probe) deterministically.
 
     Raises:
         PackagingError: the folder is missing, empty, or lacks the handler's module.
     """
     if not source_dir.is_dir():
         raise PackagingError(f"function source {source_dir} is not a directory")
-    entries = dict(_files(source_dir))
+    entries = {**_vendored(source_dir), **dict(_files(source_dir))}
+    entries.pop("vendor.txt", None)
     if include_probe and "coldbench_probe.py" not in entries:
         entries["coldbench_probe.py"] = PROBE_MODULE
     module = handler.rpartition(".")[0].replace(".", "/")

@@ -20,7 +20,7 @@ def recycle(target: Target) -> int:
         with urllib.request.urlopen(request, timeout=30) as response:
             return int(json.load(response)["retired"])
     try:
-        from infra.aws.provisioner import recycle_function
+        from infra.aws.manage import recycle_function
     except ImportError as exc:  # pragma: no cover - until the AWS provisioner lands
         raise InfraError("recycle on AWS needs the AWS provisioner") from exc
     recycle_function(target)

@@ -17,6 +17,7 @@ FUNCTIONS = Path(__file__).parent / "functional" / "functions"
 os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
 os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"  # AWSLambdaBasicExecutionRole exists
 
 
 def local_config(**sections):

@@ -1,0 +1,68 @@
+"""boto3 clients for the provisioner, with adaptive retries and names in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+
+from coldbench.config import Config
+
+TAG_STACK = "coldbench:stack"
+TAG_MANAGED = "coldbench:managed"
+BASIC_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+NONCE_VAR = "COLDBENCH_NONCE"
+ALIAS = "live"
+URL_STATEMENTS = ("coldbench-url-public", "coldbench-url-public-invoke")
+
+
+@dataclass(frozen=True)
+class Clients:
+    """The clients the provisioner uses.
+
+    ``lambda_control`` carries the calls moto does not implement (account settings,
+    provisioned concurrency); it is the same client as ``lambda_`` in real use, and a
+    botocore Stubber in tests.
+    """
+
+    lambda_: Any
+    iam: Any
+    logs: Any
+    sts: Any
+    tagging: Any
+    lambda_control: Any
+
+
+def make_clients(config: Config, session: boto3.session.Session | None = None) -> Clients:
+    session = session or boto3.session.Session(
+        profile_name=config.target.profile or None, region_name=config.target.region
+    )
+    cfg = BotoConfig(retries={"mode": "adaptive", "max_attempts": 10})
+    lambda_ = session.client("lambda", config=cfg)
+    return Clients(
+        lambda_=lambda_,
+        iam=session.client("iam", config=cfg),
+        logs=session.client("logs", config=cfg),
+        sts=session.client("sts", config=cfg),
+        tagging=session.client("resourcegroupstaggingapi", config=cfg),
+        lambda_control=lambda_,
+    )
+
+
+@dataclass(frozen=True)
+class Names:
+    stack: str
+    function: str
+    role: str
+    log_group: str
+
+    @classmethod
+    def of(cls, config: Config) -> Names:
+        stack = config.target.stack_name
+        function = f"{stack}-{config.function.variant}"
+        return cls(stack, function, f"{stack}-lambda-role", f"/aws/lambda/{function}")
+
+    def tags(self) -> dict[str, str]:
+        return {TAG_STACK: self.stack, TAG_MANAGED: "true"}

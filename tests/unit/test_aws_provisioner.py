@@ -1,0 +1,236 @@
+"""The boto3 provisioner against moto (and botocore's Stubber for what moto lacks)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from coldbench.config import build_config
+from infra.aws import manage, provisioner
+from infra.aws.clients import TAG_STACK, make_clients
+from infra.aws.preflight import preflight
+from infra.errors import PreflightError
+
+REGION = "us-east-1"
+
+
+@pytest.fixture
+def aws():
+    """moto for everything it implements; a stubbed client for account settings."""
+    with mock_aws():
+        session = boto3.session.Session(
+            region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing"
+        )
+        control = session.client("lambda")
+        stubber = Stubber(control)
+        stubber.activate()
+
+        def make(config, limit=1000, unreserved=1000):
+            stubber.add_response(
+                "get_account_settings",
+                {
+                    "AccountLimit": {
+                        "ConcurrentExecutions": limit,
+                        "UnreservedConcurrentExecutions": unreserved,
+                    }
+                },
+            )
+            clients = dataclasses.replace(make_clients(config, session), lambda_control=control)
+            return clients
+
+        yield make, stubber
+
+
+def up(config, clients):
+    plan = preflight(config, clients)
+    return provisioner.Provisioner(config, clients, sleep=lambda _: None).up(plan)
+
+
+def cfg(**sections):
+    raw = {"target": {"kind": "aws", "region": REGION}}
+    raw.update(sections)
+    return build_config(raw)
+
+
+def test_up_creates_everything_tagged_and_second_up_changes_nothing(aws):
+    make, _ = aws
+    config = cfg()
+    clients = make(config)
+    first = up(config, clients)
+    assert any("created function" in c for c in first.changes)
+    assert first.target.kind == "aws" and first.target.auth == "AWS_IAM"
+    assert first.target.url.startswith("https://")
+    fn = clients.lambda_.get_function(FunctionName="coldbench-probe")
+    assert fn["Tags"][TAG_STACK] == "coldbench"
+    role_tags = clients.iam.list_role_tags(RoleName="coldbench-lambda-role")["Tags"]
+    assert {"Key": TAG_STACK, "Value": "coldbench"} in role_tags
+    group = clients.logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/coldbench-probe")[
+        "logGroups"
+    ][0]
+    assert group["retentionInDays"] == 3
+    assert (
+        clients.lambda_.get_function_concurrency(FunctionName="coldbench-probe")[
+            "ReservedConcurrentExecutions"
+        ]
+        == 10
+    )
+    with pytest.raises(ClientError):  # AWS_IAM: no public statements at all
+        clients.lambda_.get_policy(FunctionName="coldbench-probe")
+
+    second = up(config, make(config))
+    assert second.changes == []
+
+
+def test_changed_memory_is_an_update_not_a_recreate(aws):
+    make, _ = aws
+    up(cfg(), make(cfg()))
+    bigger = cfg(function={"memory_mb": 1024})
+    result = up(bigger, make(bigger))
+    assert result.changes == ["updated configuration of coldbench-probe"]
+
+
+def test_none_auth_adds_both_statements_and_back_to_iam_removes_them(aws):
+    make, _ = aws
+    public = cfg(url={"auth": "NONE"})
+    clients = make(public)
+    up(public, clients)
+    policy = json.loads(clients.lambda_.get_policy(FunctionName="coldbench-probe")["Policy"])
+    actions = sorted(s["Action"] for s in policy["Statement"])
+    assert actions == ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"]
+    private = cfg()
+    result = up(private, make(private))
+    assert any("removed public statement" in c for c in result.changes)
+
+
+def test_failure_half_way_then_up_converges(aws):
+    make, _ = aws
+    config = cfg()
+    clients = make(config)
+    calls = {"n": 0}
+
+    def fail_once(**_):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise ClientError(
+                {"Error": {"Code": "ServiceException", "Message": "injected"}},
+                "CreateFunctionUrlConfig",
+            )
+
+    clients.lambda_.meta.events.register("before-call.lambda.CreateFunctionUrlConfig", fail_once)
+    with pytest.raises(ClientError, match="injected"):
+        up(config, clients)
+    result = up(config, make(config))
+    assert result.changes == ["created Function URL (AWS_IAM)"]
+
+
+def test_down_removes_everything_even_without_state_and_twice_is_fine(aws):
+    make, _ = aws
+    config = cfg()
+    clients = make(config)
+    up(config, clients)
+    assert len(manage.status(config, clients)) == 3
+    deleted = manage.down(config, clients)
+    assert sorted(d.split()[0] for d in deleted) == ["function", "log", "role"]
+    assert manage.status(config, clients) == []
+    assert manage.down(config, clients) == []
+
+
+def test_down_leaves_foreign_log_groups_alone(aws):
+    make, _ = aws
+    config = cfg()
+    clients = make(config)
+    clients.logs.create_log_group(logGroupName="/aws/lambda/coldbench-someone-elses")
+    manage.down(config, clients)
+    assert clients.logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/coldbench-")[
+        "logGroups"
+    ]
+
+
+def test_recycle_bumps_nonce_and_up_keeps_it(aws):
+    make, _ = aws
+    config = cfg()
+    clients = make(config)
+    target = up(config, clients).target
+
+    def nonce():
+        configuration = clients.lambda_.get_function_configuration(FunctionName="coldbench-probe")
+        return configuration["Environment"]["Variables"]["COLDBENCH_NONCE"]
+
+    manage.recycle_function(target, clients, timeout_s=10)
+    first = nonce()
+    manage.recycle_function(target, clients, timeout_s=10)
+    assert nonce() != first
+    assert up(config, make(config)).changes == []
+
+
+def test_role_propagation_error_is_retried(aws):
+    make, _ = aws
+    config = cfg()
+    clients = make(config)
+    attempts = {"n": 0}
+
+    def not_yet(**_):
+        attempts["n"] += 1
+        if attempts["n"] < 3:
+            message = "The role defined for the function cannot be assumed by Lambda."
+            raise ClientError(
+                {"Error": {"Code": "InvalidParameterValueException", "Message": message}},
+                "CreateFunction",
+            )
+
+    clients.lambda_.meta.events.register("before-call.lambda.CreateFunction", not_yet)
+    assert any("created function" in c for c in up(config, clients).changes)
+    assert attempts["n"] == 3
+
+
+def test_provisioned_concurrency_publishes_alias_and_waits_ready(aws):
+    make, stubber = aws
+    config = cfg(function={"provisioned_concurrency": 2})
+    clients = make(config)
+    args = {"FunctionName": "coldbench-probe", "Qualifier": "live"}
+    stubber.add_client_error(
+        "get_provisioned_concurrency_config",
+        "ProvisionedConcurrencyConfigNotFoundException",
+        expected_params=args,
+    )
+    stubber.add_response(
+        "put_provisioned_concurrency_config",
+        {"Status": "IN_PROGRESS"},
+        {**args, "ProvisionedConcurrentExecutions": 2},
+    )
+    stubber.add_response("get_provisioned_concurrency_config", {"Status": "IN_PROGRESS"}, args)
+    stubber.add_response("get_provisioned_concurrency_config", {"Status": "READY"}, args)
+    result = up(config, clients)
+    stubber.assert_no_pending_responses()
+    assert result.target.qualifier == "live"
+    assert (
+        clients.lambda_.get_alias(FunctionName="coldbench-probe", Name="live")["FunctionVersion"]
+        != "$LATEST"
+    )
+    assert "provisioned concurrency 2 on live" in result.changes
+
+
+def test_preflight_lowers_reservation_to_what_a_new_account_allows(aws):
+    make, _ = aws
+    clients = make(cfg(), limit=10, unreserved=10)
+    plan = preflight(cfg(), clients)
+    assert plan.reserved_concurrency == 0 and plan.warnings
+    with pytest.raises(PreflightError, match="NONE"):
+        preflight(cfg(url={"auth": "NONE"}), make(cfg(), limit=10, unreserved=10))
+
+
+def test_preflight_without_credentials(monkeypatch):
+    for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
+    session = boto3.session.Session(region_name=REGION)
+    clients = make_clients(cfg(), session)
+    with pytest.raises(PreflightError, match="no AWS credentials"):
+        preflight(cfg(), clients)
