@@ -41,9 +41,7 @@ def load_requests(run_dir: Path) -> pd.DataFrame:
     """Every ``requests*.csv`` of a run; a torn last line (killed writer) is dropped."""
     frames = []
     for path in sorted(run_dir.glob("requests*.csv")):
-        frame = pd.read_csv(
-            path, dtype=str, keep_default_na=False, on_bad_lines="skip", engine="python"
-        )
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False, on_bad_lines="skip")
         # A row cut short by a killed writer lacks its last fields: drop it.
         frames.append(
             frame[frame[REQUEST_COLUMNS[-1]].notna()] if REQUEST_COLUMNS[-1] in frame else frame

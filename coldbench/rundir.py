@@ -18,6 +18,7 @@ import os
 import platform
 import secrets
 import time
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -93,17 +94,14 @@ def write_run_json(run_dir: Path, **fields: Any) -> dict[str, Any]:
 
 
 def _initial_run_json(run_dir: Path) -> dict[str, Any]:
-    import boto3
-    import locust
-
+    # Versions from package metadata: importing locust here would gevent-patch late.
     return {
         "run_id": run_dir.name,
         "completed": False,
         "versions": {
             "coldbench": __version__,
             "python": platform.python_version(),
-            "locust": locust.__version__,
-            "boto3": boto3.__version__,
+            **{name: metadata.version(name) for name in ("locust", "boto3", "awslambdaric")},
         },
     }
 

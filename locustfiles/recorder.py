@@ -45,7 +45,9 @@ def row_from_event(
     worker: str,
 ) -> list:
     """A ``requests.csv`` row (phase left empty: the writer knows the shape)."""
-    headers = getattr(response, "headers", None) or {}
+    raw_headers = getattr(response, "headers", None)
+    # One pass into a plain dict: the client's case-insensitive lookups are slow.
+    headers = {k.lower(): v for k, v in raw_headers.items()} if raw_headers else {}
     status = getattr(response, "status_code", 0) or 0
     row = {
         "start_time": f"{start_time:.6f}",
@@ -56,13 +58,13 @@ def row_from_event(
         "ok": 0 if exception else 1,
         "bytes": response_length or 0,
         "error": _error_text(exception),
-        "request_id": headers.get("x-amzn-RequestId") or headers.get("x-amzn-requestid") or "",
+        "request_id": headers.get("x-amzn-requestid", ""),
         "phase": "",
         "worker": worker,
         "user": (context or {}).get("user", ""),
     }
     for column, header in _PROBE_HEADERS.items():
-        row[column] = headers.get(header) or ""
+        row[column] = headers.get(header, "")
     return [row[c] for c in REQUEST_COLUMNS]
 
 

@@ -65,16 +65,20 @@ class FunctionSpec:
     runtime: str = "python3.12"
 
 
-def read_memory_kb(pid: int, field_name: str = "VmHWM") -> int:
-    """Peak (VmHWM) or current (VmRSS) resident memory of a process, in kB."""
+def read_memory_kb(pid: int) -> tuple[int, int]:
+    """Peak (VmHWM) and current (VmRSS) resident memory of a process, in kB; one read."""
+    peak = current = 0
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/status", "rb") as f:
             for line in f:
-                if line.startswith(field_name + ":"):
-                    return int(line.split()[1])
+                if line.startswith(b"VmHWM:"):
+                    peak = int(line.split()[1])
+                elif line.startswith(b"VmRSS:"):
+                    current = int(line.split()[1])
+                    break  # VmRSS follows VmHWM
     except (OSError, ValueError):
         pass
-    return 0
+    return peak, current
 
 
 class Environment:
@@ -190,10 +194,9 @@ class Environment:
         self._signal(signal.SIGKILL)
         self.frozen = False
 
-    def max_memory_used_mb(self) -> int:
+    def memory_mb(self) -> tuple[int, float]:
+        """(Max Memory Used in whole MB as REPORT shows it, current RSS in MB)."""
         if self.proc is None:
-            return 0
-        return max(1, -(-read_memory_kb(self.proc.pid, "VmHWM") // 1024))
-
-    def rss_mb(self) -> float:
-        return read_memory_kb(self.proc.pid, "VmRSS") / 1024 if self.proc else 0.0
+            return 0, 0.0
+        peak_kb, rss_kb = read_memory_kb(self.proc.pid)
+        return max(1, -(-peak_kb // 1024)), rss_kb / 1024

@@ -57,11 +57,15 @@ class FunctionUrl:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         started = time.perf_counter()
         response = await self._respond(request)
-        metric = self.pool.telemetry.metric
-        metric("UrlRequestCount", 1)
-        metric("Url4xxCount", 1 if 400 <= response.status < 500 else 0)
-        metric("Url5xxCount", 1 if response.status >= 500 else 0)
-        metric("UrlRequestLatency", (time.perf_counter() - started) * 1000, "Milliseconds")
+        status = response.status
+        self.pool.telemetry.metrics(
+            [
+                ("UrlRequestCount", 1, "Count"),
+                ("Url4xxCount", 1 if 400 <= status < 500 else 0, "Count"),
+                ("Url5xxCount", 1 if status >= 500 else 0, "Count"),
+                ("UrlRequestLatency", (time.perf_counter() - started) * 1000, "Milliseconds"),
+            ]
+        )
         return response
 
     async def _respond(self, request: web.Request) -> web.StreamResponse:

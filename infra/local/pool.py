@@ -215,7 +215,7 @@ class Pool:
                     self.counters["reaped"] += 1
                     env.kill()
             for env in list(self.envs.values()):
-                if env.state == "busy" and env.rss_mb() > self.spec.memory_mb and env.current:
+                if env.state == "busy" and env.current and env.memory_mb()[1] > self.spec.memory_mb:
                     env.current.finish(Outcome("oom", b"", "Runtime.OutOfMemory"))
                     env.kill()
 
@@ -258,21 +258,29 @@ class Pool:
         dispatched = time.perf_counter()
         env.inbox.put_nowait(invocation)
         try:
-            outcome = await asyncio.wait_for(asyncio.shield(invocation.result), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                outcome = await asyncio.shield(invocation.result)
         except TimeoutError:
             outcome = Outcome("timeout", b"", "Sandbox.Timedout")
             message = f"{_iso_now()} {request_id} Task timed out after {timeout_s:.2f} seconds"
             self.telemetry.log(env.log_stream, message)
             env.kill()
         duration_ms = (time.perf_counter() - (invocation.started or dispatched)) * 1000
-        if outcome.kind in ("oom", "crash", "too_large") or env.rss_mb() > self.spec.memory_mb:
+        max_used_mb, rss_mb = env.memory_mb()
+        if outcome.kind in ("oom", "crash", "too_large") or rss_mb > self.spec.memory_mb:
             if outcome.kind == "response":
                 outcome = Outcome("oom", b"", "Runtime.OutOfMemory")
             env.kill()
-        return self._finish(env, request_id, outcome, duration_ms, cold)
+        return self._finish(env, request_id, outcome, duration_ms, cold, max_used_mb)
 
     def _finish(
-        self, env: Environment, request_id: str, outcome: Outcome, duration_ms: float, cold: bool
+        self,
+        env: Environment,
+        request_id: str,
+        outcome: Outcome,
+        duration_ms: float,
+        cold: bool,
+        max_used_mb: int | None = None,
     ) -> InvokeResult:
         init_ms = None
         if env.on_demand and not env.init_reported:
@@ -285,7 +293,7 @@ class Pool:
             duration_ms=duration_ms,
             billed_duration_ms=billed_ms(duration_ms, init_ms, env.on_demand),
             memory_size_mb=self.spec.memory_mb,
-            max_memory_used_mb=env.max_memory_used_mb(),
+            max_memory_used_mb=max_used_mb if max_used_mb is not None else env.memory_mb()[0],
             init_duration_ms=init_ms,
             status=status,
             error_type="" if status == "success" else outcome.error_type,
@@ -300,21 +308,23 @@ class Pool:
         return InvokeResult(outcome, report, env.id, cold)
 
     def _metrics(self, env: Environment, report: Report, now: float) -> None:
-        metric = self.telemetry.metric
-        metric("Invocations", 1, "Count", now)
-        metric("Duration", report.duration_ms, "Milliseconds", now)
-        metric("Errors", 0 if report.status == "success" else 1, "Count", now)
         busy = sum(1 for e in self.envs.values() if e.state == "busy")
-        metric("ConcurrentExecutions", max(busy, 1), "Count", now)
+        values = [
+            ("Invocations", 1, "Count"),
+            ("Duration", report.duration_ms, "Milliseconds"),
+            ("Errors", 0 if report.status == "success" else 1, "Count"),
+            ("ConcurrentExecutions", max(busy, 1), "Count"),
+        ]
         if self.settings.provisioned:
             spill = 1 if env.on_demand else 0
-            metric("ProvisionedConcurrencyInvocations", 1 - spill, "Count", now)
-            metric("ProvisionedConcurrencySpilloverInvocations", spill, "Count", now)
             used = sum(1 for e in self.envs.values() if e.state == "busy" and not e.on_demand)
-            metric("ProvisionedConcurrentExecutions", used, "Count", now)
-            metric(
-                "ProvisionedConcurrencyUtilization", used / self.settings.provisioned, "None", now
-            )
+            values += [
+                ("ProvisionedConcurrencyInvocations", 1 - spill, "Count"),
+                ("ProvisionedConcurrencySpilloverInvocations", spill, "Count"),
+                ("ProvisionedConcurrentExecutions", used, "Count"),
+                ("ProvisionedConcurrencyUtilization", used / self.settings.provisioned, "None"),
+            ]
+        self.telemetry.metrics(values, now)
 
 
 def _iso_now() -> str:

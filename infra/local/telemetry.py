@@ -138,16 +138,21 @@ class Telemetry:
         self.log(stream, message, epoch_s)
 
     def metric(self, name: str, value: float, unit: str = "Count", epoch_s: float | None = None):
-        key = (int(epoch_s or time.time()), name, unit)
+        self.metrics([(name, value, unit)], epoch_s)
+
+    def metrics(self, values: list[tuple[str, float, str]], epoch_s: float | None = None) -> None:
+        """Record several datapoints of one moment under a single lock acquisition."""
+        second = int(epoch_s or time.time())
         with self._lock:
-            stats = self._metrics.get(key)
-            if stats is None:
-                self._metrics[key] = [1, value, value, value]
-            else:
-                stats[0] += 1
-                stats[1] += value
-                stats[2] = min(stats[2], value)
-                stats[3] = max(stats[3], value)
+            for name, value, unit in values:
+                stats = self._metrics.get((second, name, unit))
+                if stats is None:
+                    self._metrics[(second, name, unit)] = [1, value, value, value]
+                else:
+                    stats[0] += 1
+                    stats[1] += value
+                    stats[2] = min(stats[2], value)
+                    stats[3] = max(stats[3], value)
 
     # -- shipping (background thread) ------------------------------------------------
     def start(self) -> None:

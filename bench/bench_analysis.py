@@ -1,0 +1,59 @@
+"""Analysis at scale: join, classify and summarise a synthetic run.
+
+Target: 1,000,000 requests and 1,000,000 platform records in <= 60 s and <= 4 GB peak
+memory on a 2-core machine. The analysis runs in a child process so its peak resident
+memory (ru_maxrss) is its own.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+from analysis.summary import analyse
+from coldbench.config import build_config
+began = time.perf_counter()
+result = analyse(Path(sys.argv[1]), build_config({}), reports_root=Path(sys.argv[2]))
+elapsed = time.perf_counter() - began
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "requests": result.summary["requests"],
+                  "matched": result.summary["matched"], "cold": result.summary["cold_starts"]}))
+"""
+
+
+def main(quick: bool = False) -> dict:
+    sys.path.insert(0, str(HERE))
+    from synthetic import generate
+
+    size = 100_000 if quick else 1_000_000
+    with tempfile.TemporaryDirectory() as tmp:
+        run_dir = Path(tmp) / "run"
+        began = time.perf_counter()
+        generate(run_dir, size)
+        generated = time.perf_counter() - began
+        out = subprocess.run(
+            [sys.executable, "-c", CHILD, str(run_dir), str(Path(tmp) / "reports")],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    figures = json.loads(out.stdout)
+    assert figures["matched"] == size and figures["requests"] == size
+    print(
+        f"analysis of {size:,} requests + {size:,} REPORT records (generated in {generated:.0f} s)"
+    )
+    print(f"  join + classify + summarise + write: {figures['seconds']:.1f} s  [target <= 60 s]")
+    print(f"  peak memory: {figures['peak_mb']:,.0f} MB  [target <= 4096 MB]")
+    return figures
+
+
+if __name__ == "__main__":
+    main(quick="--quick" in sys.argv)

@@ -1,0 +1,139 @@
+"""Local Lambda figures, each compared in the same run against its baseline.
+
+1. Warm-path overhead: client end-to-end minus the REPORT's in-function Duration (p50),
+   sequential requests over one keep-alive connection, client in its own process.
+2. Throughput of a trivial handler vs a bare aiohttp hello-world server, same client.
+3. Cold start of a trivial handler (client end-to-end of the first request to a new
+   environment) vs `python -c "import awslambdaric"`.
+
+CPU scaling is off here: the baselines run at full CPU, so the local Lambda must too.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import boto3
+import numpy as np
+import requests
+
+from analysis.platform import parse_report
+from coldbench.config import build_config
+from infra.local.stack import running
+
+HERE = Path(__file__).parent
+CLIENT = [sys.executable, str(HERE / "_client.py")]
+
+
+def client(*args: str) -> object:
+    return json.loads(
+        subprocess.run([*CLIENT, *args], capture_output=True, text=True, check=True).stdout
+    )
+
+
+def durations(stack, ids: set[str]) -> dict[str, float]:
+    logs = boto3.client(
+        "logs",
+        endpoint_url=stack.target.cloudwatch_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    found: dict[str, float] = {}
+    for _ in range(30):
+        for page in logs.get_paginator("filter_log_events").paginate(logGroupName=stack.log_group):
+            for event in page["events"]:
+                record = parse_report(event["message"])
+                if record and record["request_id"] in ids:
+                    found[record["request_id"]] = record["duration_ms"]
+        if len(found) == len(ids):
+            break
+        time.sleep(0.5)
+    return found
+
+
+def bare_throughput(seconds: float, connections: int) -> float:
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "_bare_server.py")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        port = server.stdout.readline().strip()
+        return client("concurrent", f"http://127.0.0.1:{port}/", str(seconds), str(connections))[
+            "rps"
+        ]
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def import_awslambdaric_ms(runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "import awslambdaric"], check=True)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main(quick: bool = False) -> dict:
+    n, seconds, connections, colds = (300, 3, 8, 5) if quick else (2000, 8, 8, 15)
+    config = build_config(
+        {
+            "url": {"auth": "NONE"},
+            "local": {
+                "cpu_scaling": "off",
+                "keep_alive_min_s": 600,
+                "keep_alive_max_s": 600,
+                "max_environments": 64,
+            },
+            "function": {"reserved_concurrency": 0},
+        }
+    )
+    with running(config) as stack:
+        url = stack.target.url
+        client("sequential", url, "20")  # warm up one environment
+        rows = client("sequential", url, str(n))
+        found = durations(stack, {r[0] for r in rows})
+        overhead = [e2e - found[rid] for rid, e2e in rows if rid in found]
+        rps = client("concurrent", url, str(seconds), str(connections))["rps"]
+        cold = []
+        for _ in range(colds):
+            requests.post(stack.target.control_url + "recycle", timeout=10)
+            time.sleep(0.3)
+            cold.append(client("sequential", url, "1")[0][1])
+    bare = bare_throughput(seconds, connections)
+    baseline_import = import_awslambdaric_ms(colds)
+    figures = {
+        "warm_overhead_p50_ms": float(np.percentile(overhead, 50)),
+        "warm_overhead_p99_ms": float(np.percentile(overhead, 99)),
+        "warm_e2e_p50_ms": float(np.percentile([r[1] for r in rows], 50)),
+        "throughput_rps": rps,
+        "bare_aiohttp_rps": bare,
+        "throughput_ratio": rps / bare,
+        "cold_start_p50_ms": statistics.median(cold),
+        "import_awslambdaric_ms": baseline_import,
+        "cold_ratio": statistics.median(cold) / baseline_import,
+    }
+    print("local Lambda (probe handler, CPU scaling off, client in its own process)")
+    print(
+        f"  warm overhead (e2e - Duration): p50 {figures['warm_overhead_p50_ms']:.3f} ms, "
+        f"p99 {figures['warm_overhead_p99_ms']:.3f} ms  [target p50 <= 1 ms]"
+    )
+    print(
+        f"  throughput: {rps:,.0f} req/s vs bare aiohttp {bare:,.0f} req/s = {figures['throughput_ratio']:.0%}"
+        f"  [target >= 50%]  ({connections} connections, {seconds} s)"
+    )
+    print(
+        f"  cold start: {figures['cold_start_p50_ms']:.1f} ms vs python -c 'import awslambdaric' "
+        f"{baseline_import:.1f} ms = {figures['cold_ratio']:.2f}x  [target <= 1.5x]"
+    )
+    return figures
+
+
+if __name__ == "__main__":
+    main(quick="--quick" in sys.argv)
