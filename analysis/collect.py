@@ -74,17 +74,62 @@ def expected_invocations(run_dir: Path) -> int:
     return count
 
 
+_RETRYABLE = {
+    "ThrottlingException",
+    "Throttling",
+    "ServiceUnavailableException",
+    "LimitExceededException",
+    "RequestLimitExceeded",
+    "InternalFailure",
+    "ServiceUnavailable",
+}
+
+
+def _pages(logs, sleep, **kwargs):
+    """FilterLogEvents pages, resuming at the last token after throttling or a transient error.
+
+    botocore's adaptive mode already retries; this outer loop keeps a long collection
+    going through longer throttling without starting over.
+    """
+    token, attempts = None, 0
+    while True:
+        try:
+            page = logs.filter_log_events(**kwargs, **({"nextToken": token} if token else {}))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") not in _RETRYABLE or attempts >= 8:
+                raise
+            attempts += 1
+            sleep(min(0.2 * 2**attempts, 10.0))
+            continue
+        attempts = 0
+        yield page
+        token = page.get("nextToken")
+        if not token:
+            return
+
+
 def fetch_reports(
-    logs, log_group: str, pattern: str, start_ms: int, end_ms: int
+    logs,
+    log_group: str,
+    pattern: str,
+    start_ms: int,
+    end_ms: int,
+    sleep=time.sleep,
+    slices: int = _SLICES,
 ) -> tuple[dict, int]:
-    """All REPORT records in the window, by request id; and the count of skipped events."""
-    step = max(1, (end_ms - start_ms) // _SLICES + 1)
-    slices = [(s, min(s + step, end_ms)) for s in range(start_ms, end_ms, step)]
+    """All REPORT records in the window, by request id; and the count of skipped events.
+
+    Raises:
+        ClientError: a slice could not be read even after retrying.
+    """
+    step = max(1, (end_ms - start_ms) // slices + 1)
+    windows = [(s, min(s + step, end_ms)) for s in range(start_ms, end_ms, step)]
 
     def fetch(window: tuple[int, int]) -> tuple[list[dict], int]:
         records, skipped = [], 0
-        paginator = logs.get_paginator("filter_log_events")
-        pages = paginator.paginate(
+        pages = _pages(
+            logs,
+            sleep,
             logGroupName=log_group,
             startTime=window[0],
             endTime=window[1] - 1,
@@ -103,8 +148,8 @@ def fetch_reports(
 
     found: dict[str, dict] = {}
     skipped = 0
-    with ThreadPoolExecutor(max_workers=len(slices)) as pool:
-        for records, skipped_here in pool.map(fetch, slices):
+    with ThreadPoolExecutor(max_workers=len(windows)) as pool:
+        for records, skipped_here in pool.map(fetch, windows):
             skipped += skipped_here
             for record in records:
                 found[record["request_id"]] = record
@@ -131,7 +176,7 @@ def collect(
     settle_s = settle_s if settle_s is not None else (3.0 if target.kind == "local" else 60.0)
     deadline = time.monotonic() + wait_s
     found: dict[str, dict] = {}
-    skipped, last_count, last_growth = 0, -1, time.monotonic()
+    skipped, last_count, last_growth, error = 0, -1, time.monotonic(), ""
     try:
         while True:
             found, skipped = fetch_reports(logs, target.log_group, pattern, start_ms, end_ms)
@@ -145,13 +190,21 @@ def collect(
                 break
             time.sleep(1.0 if target.kind == "local" else 10.0)
     except (ClientError, BotoCoreError) as exc:
-        raise CollectError(f"FilterLogEvents on {target.log_group}: {exc}") from exc
+        error = f"FilterLogEvents on {target.log_group}: {exc}"
     finally:
         if progress:
-            print(file=sys.stderr)
-    _write_platform(run_dir / "platform.jsonl", found)
-    metrics_rows = collect_metrics(session, client_kwargs, target, run, run_dir / "metrics.csv")
-    complete = len(found) >= expected
+            print(
+                "" if sys.stderr.isatty() else f"collect: {len(found)}/{expected} REPORT records",
+                file=sys.stderr,
+            )
+    if found or not error:
+        _write_platform(run_dir / "platform.jsonl", found)
+    metrics_rows = 0
+    try:
+        metrics_rows = collect_metrics(session, client_kwargs, target, run, run_dir / "metrics.csv")
+    except CollectError as exc:
+        error = error or str(exc)
+    complete = not error and len(found) >= expected
     write_run_json(
         run_dir,
         collection={
@@ -159,13 +212,18 @@ def collect(
             "expected": expected,
             "skipped_events": skipped,
             "complete": complete,
+            "error": error,
             "collected_ms": int(time.time() * 1000),
         },
     )
+    if error:
+        raise CollectError(f"{error} (kept {len(found)} records; collection marked incomplete)")
     return CollectResult(len(found), expected, skipped, complete, metrics_rows)
 
 
 def _progress(found: int, expected: int) -> None:
+    if not sys.stderr.isatty():
+        return
     width = 30
     done = min(1.0, found / expected) if expected else 1.0
     bar = "#" * int(done * width)

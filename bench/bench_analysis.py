@@ -30,8 +30,7 @@ print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "requests": result.sum
 
 
 def main(quick: bool = False) -> dict:
-    sys.path.insert(0, str(HERE))
-    from synthetic import generate
+    from analysis.synthetic import generate
 
     size = 100_000 if quick else 1_000_000
     with tempfile.TemporaryDirectory() as tmp:

@@ -49,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="confirm an AWS run above the cost threshold"
     )
 
+    sweep = sub.add_parser("sweep", help="run the [sweep] matrix and compare (make sweep)")
+    _common(sweep)
+    sweep.add_argument(
+        "--yes", action="store_true", help="confirm an AWS sweep above the cost threshold"
+    )
+
     ui = sub.add_parser("ui", help="Locust web UI against the target (make ui)")
     _common(ui)
     ui.add_argument("--workers", type=int, help="load.workers (Locust --processes)")

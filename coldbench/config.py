@@ -111,6 +111,18 @@ class CostConfig:
 
 
 @dataclass(frozen=True)
+class SweepConfig:
+    """The matrix ``coldbench sweep`` runs, and the (shorter) load for each cell."""
+
+    memory_mb: tuple[int, ...] = (128, 256, 512, 1024, 1769)
+    variants: tuple[str, ...] = ("naive", "optimized")
+    provisioned: tuple[int, ...] = (0,)
+    architectures: tuple[str, ...] = ("x86_64",)
+    cycles: int = 2
+    hold_s: float = 10.0
+
+
+@dataclass(frozen=True)
 class Config:
     target: TargetConfig = field(default_factory=TargetConfig)
     function: FunctionConfig = field(default_factory=FunctionConfig)
@@ -119,6 +131,7 @@ class Config:
     local: LocalConfig = field(default_factory=LocalConfig)
     slo: SloConfig = field(default_factory=SloConfig)
     cost: CostConfig = field(default_factory=CostConfig)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
 
     def idle_gap_s(self) -> float:
         """The idle gap between ramps: long enough for every environment to be reaped."""
@@ -152,6 +165,10 @@ _CHOICES = {
     "load.shape": {"ramp-idle", "burst", "steps", "constant"},
     "load.method": {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"},
     "local.cpu_scaling": {"auto", "on", "off"},
+}
+_CHOICE_LISTS = {
+    "sweep.variants": _CHOICES["function.variant"] - {"custom"},
+    "sweep.architectures": _CHOICES["function.architecture"],
 }
 _POSITIVE = {
     "function.memory_mb",
@@ -195,7 +212,8 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
                 value = [v.strip() for v in value.split(",") if v.strip()]
             if not isinstance(value, list | tuple):
                 raise ValueError
-            return tuple(str(v) for v in value)
+            element = typing.get_args(hint)[0]
+            return tuple(_coerce(key, element, v) for v in value)
         if origin in (Mapping, dict):
             if isinstance(value, str):
                 value = json.loads(value) if value.strip() else {}
@@ -211,6 +229,12 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
 
 
 def _validate(key: str, value: Any) -> None:
+    if key in _CHOICE_LISTS:
+        bad = [v for v in value if v not in _CHOICE_LISTS[key]]
+        if bad or not value:
+            raise ConfigError(key, f"{bad or 'empty'}: choose from {sorted(_CHOICE_LISTS[key])}")
+    if key == "sweep.memory_mb" and any(not 128 <= m <= 10240 for m in value):
+        raise ConfigError(key, f"{list(value)}: every size must be within 128..10240")
     if key in _CHOICES and value not in _CHOICES[key]:
         raise ConfigError(key, f"{value!r} is not one of {sorted(_CHOICES[key])}")
     if key in _POSITIVE and value <= 0:

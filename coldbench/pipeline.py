@@ -129,17 +129,22 @@ def run_locust(config: Config, run_dir: Path) -> int:
         proc = subprocess.Popen(
             locust_command(config, run_dir, headless=True), stdout=log, stderr=subprocess.STDOUT
         )
-        started = time.monotonic()
+        started, last_line = time.monotonic(), 0.0
+        tty = sys.stderr.isatty()
         try:
             while proc.poll() is None:
                 elapsed = time.monotonic() - started
                 done = min(1.0, elapsed / expected) if expected else 1.0
-                print(
-                    f"\rload: [{'#' * int(done * 30):<30}] {elapsed:5.0f}/{expected:.0f} s",
-                    end="",
-                    file=sys.stderr,
-                    flush=True,
-                )
+                if tty:
+                    print(
+                        f"\rload: [{'#' * int(done * 30):<30}] {elapsed:5.0f}/{expected:.0f} s",
+                        end="",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                elif elapsed - last_line >= 15:
+                    last_line = elapsed
+                    print(f"load: {elapsed:.0f}/{expected:.0f} s", file=sys.stderr, flush=True)
                 time.sleep(0.5)
         except KeyboardInterrupt:
             proc.terminate()
@@ -227,11 +232,8 @@ def cmd_recycle(config: Config, args) -> int:
     return 0
 
 
-def cmd_run(config: Config, args) -> int:
-    from analysis.summary import one_screen
-
-    if config.target.kind == "aws" and not args.yes:
-        _confirm_cost(config)
+def run_once(config: Config) -> tuple[dict, Path, int]:
+    """One pass of the pipeline: up, Locust, collect, report. Returns (summary, page, code)."""
     run_dir = create_run_dir()
     print(f"coldbench: {config.target.kind} target, run {run_dir.name}", file=sys.stderr)
     with target_up(config) as target:
@@ -244,11 +246,26 @@ def cmd_run(config: Config, args) -> int:
         summary, page = analyse_and_render(
             run_dir, config, wait_s=60 if target.kind == "local" else 900
         )
+    return summary, page, code
+
+
+def cmd_run(config: Config, args) -> int:
+    from analysis.summary import one_screen
+
+    if config.target.kind == "aws" and not args.yes:
+        _confirm_cost(config)
+    summary, page, code = run_once(config)
     print(one_screen(summary))
     print(f"report: {page.resolve()}")
-    if target.kind == "aws":
+    if config.target.kind == "aws":
         print("the AWS stack is still up: `make teardown` removes it")
     return 0 if summary["slo_ok"] and code == 0 else 1
+
+
+def cmd_sweep(config: Config, args) -> int:
+    from coldbench.sweep import sweep
+
+    return sweep(config, run_once, confirmed=getattr(args, "yes", False))
 
 
 def _confirm_cost(config: Config) -> None:
@@ -293,12 +310,17 @@ def cmd_report(config: Config, args) -> int:
     from analysis.summary import analyse, one_screen
 
     run_dirs = list(args.run_dirs) or [latest_run()]
-    worst = 0
+    worst, summaries = 0, []
     for run_dir in run_dirs:
         read_run_json(run_dir)
         result = analyse(run_dir, config)
         page = render(result)
+        summaries.append(result.summary)
         print(one_screen(result.summary))
         print(f"report: {page.resolve()}")
         worst = max(worst, 0 if result.summary["slo_ok"] else 1)
+    if args.compare:
+        from analysis.compare import compare
+
+        print(f"comparison: {compare(summaries).resolve()}")
     return worst

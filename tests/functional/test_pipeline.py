@@ -187,6 +187,31 @@ def test_coldbench_run_end_to_end(tmp_path):
         assert summary["classes"]["warm"]["e2e_ms"][key] is not None
     assert {"name", "threshold", "actual", "ok"} <= set(summary["slo"][0])
     assert (tmp_path / "reports" / run_dir.name / "joined.parquet").exists()
+    assert_no_secrets(tmp_path / "runs", tmp_path / "reports", result.stdout + result.stderr)
+
+
+def assert_no_secrets(*places) -> None:
+    """No credential, signature or token anywhere a run leaves data."""
+    from infra.local.sigv4 import LOCAL_CREDENTIALS
+
+    needles = [
+        LOCAL_CREDENTIALS.secret_key,
+        "Signature=",
+        "AWS4-HMAC-SHA256",
+        "X-Amz-Security-Token",
+        "coldbench-local-environment-dummy",
+        "Authorization",
+    ]
+    blobs = []
+    for place in places:
+        if isinstance(place, str):
+            blobs.append(("output", place.encode()))
+        else:
+            blobs += [(str(p), p.read_bytes()) for p in Path(place).rglob("*") if p.is_file()]
+    assert blobs
+    for name, blob in blobs:
+        for needle in needles:
+            assert needle.encode() not in blob, f"{needle!r} found in {name}"
 
 
 def test_invalid_config_is_refused_before_anything_starts(tmp_path):

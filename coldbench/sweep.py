@@ -1,0 +1,70 @@
+"""``coldbench sweep``: the same load over a matrix of configurations, then a comparison.
+
+Locally each configuration gets a fresh local Lambda (so every cell starts cold, and,
+with CPU scaling, memory changes speed as on Lambda). On AWS, ``up`` reconfigures the
+function per cell; a configuration change retires every environment, so each cell
+starts cold there too (a different variant is a different function).
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+import time
+from collections.abc import Callable
+
+from coldbench.config import Config, replace
+from coldbench.errors import PipelineError
+
+
+def cells(config: Config) -> list[dict]:
+    s = config.sweep
+    return [
+        {"variant": v, "memory_mb": m, "architecture": a, "provisioned_concurrency": p}
+        for v, m, a, p in itertools.product(s.variants, s.memory_mb, s.architectures, s.provisioned)
+    ]
+
+
+def sweep(config: Config, run_once: Callable, confirmed: bool = False) -> int:
+    from analysis.compare import compare
+
+    matrix = cells(config)
+    if config.target.kind == "aws" and not confirmed and len(matrix) > 1:
+        raise PipelineError(f"an AWS sweep runs {len(matrix)} load tests: pass --yes to go ahead")
+    load = {"cycles": config.sweep.cycles, "hold_s": config.sweep.hold_s}
+    summaries, started = [], time.monotonic()
+    for index, function in enumerate(matrix, 1):
+        elapsed = time.monotonic() - started
+        eta = (
+            ""
+            if index == 1
+            else f", about {elapsed / (index - 1) * (len(matrix) - index + 1) / 60:.0f} min left"
+        )
+        bar = "#" * (20 * (index - 1) // len(matrix))
+        print(
+            f"sweep [{bar:<20}] {index}/{len(matrix)}: {_describe(function)}{eta}",
+            file=sys.stderr,
+            flush=True,
+        )
+        summary, page, _ = run_once(replace(config, function=function, load=load))
+        summaries.append(summary)
+        print(f"sweep: {_describe(function)} -> {page}", file=sys.stderr)
+    page = compare(summaries)
+    rec = _recommendation(page)
+    print(f"cheapest configuration meeting the SLOs: {rec['cheapest_meeting_slos'] or 'none'}")
+    print(f"fastest configuration: {rec['fastest']}")
+    print(f"comparison: {page.resolve()}")
+    return 0
+
+
+def _describe(function: dict) -> str:
+    text = f"{function['variant']} {function['memory_mb']} MB {function['architecture']}"
+    return text + (
+        f" PC {function['provisioned_concurrency']}" if function["provisioned_concurrency"] else ""
+    )
+
+
+def _recommendation(page) -> dict:
+    import json
+
+    return json.loads((page.parent / "compare.json").read_text())["recommendation"]

@@ -1,0 +1,156 @@
+"""Faults, a short soak, and bad HTTP input against the real local Lambda."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import socket
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+
+from tests.functional.test_local_lambda import get, reports
+
+EXPECTED = {  # fault -> (HTTP status, REPORT status, REPORT error type)
+    "none": (200, "success", None),
+    "exception": (502, "error", "Unhandled"),
+    "crash": (502, "error", "Runtime.ExitError"),
+    "hang": (502, "timeout", "Sandbox.Timedout"),
+    "oversize": (502, "error", "Function.ResponseSizeTooLarge"),
+    "memory": (502, "error", "Runtime.OutOfMemory"),
+}
+
+
+def faults_stack(local_stack, timeout_s: int = 2, **local):
+    return local_stack(
+        function={
+            "variant": "faults",
+            "source": "",
+            "handler": "",
+            "timeout_s": timeout_s,
+            "memory_mb": 128,
+            "reserved_concurrency": 0,
+        },
+        local={"max_environments": 64, **local},
+    )
+
+
+def test_each_fault_maps_to_the_status_lambda_gives(local_stack):
+    with faults_stack(local_stack) as stack:
+        answers = {fault: get(stack, f"/?fault={fault}") for fault in EXPECTED}
+        found = reports(stack, len(EXPECTED))
+        for fault, (http_status, status, error_type) in EXPECTED.items():
+            response = answers[fault]
+            assert response.status_code == http_status, fault
+            record = found[response.headers["x-amzn-RequestId"]]
+            assert record["status"] == status, fault
+            if fault == "exception":
+                assert record["error_type"], fault
+            elif error_type:
+                assert record["error_type"] == error_type, fault
+        assert get(stack).status_code == 200, "the function still serves after every fault"
+
+
+@pytest.mark.slow
+def test_short_soak_with_injected_faults(local_stack):
+    """A CI-sized soak; `bench/soak.py` runs the long one (200 users, minutes)."""
+    plan = ["none"] * 45 + ["exception", "crash", "hang", "oversize", "memory"]  # 10% faults
+    # At 128 MB (7% of a CPU) and under load, touching 192 MB of pages takes seconds:
+    # a generous timeout lets the memory fault end as out-of-memory, not as a timeout.
+    timeout_s = 5
+    with faults_stack(local_stack, timeout_s, keep_alive_min_s=1, keep_alive_max_s=1) as stack:
+        stack_pool = stack.pool
+        sent = itertools.cycle(plan)
+        deadline = time.monotonic() + 12
+
+        def user(_):
+            results = []
+            with requests.Session() as session:
+                while time.monotonic() < deadline:
+                    fault = next(sent)
+                    start = time.perf_counter()
+                    response = session.get(stack.target.url + f"?fault={fault}", timeout=30)
+                    results.append(
+                        (
+                            fault,
+                            response.status_code,
+                            response.headers.get("x-amzn-RequestId"),
+                            time.perf_counter() - start,
+                        )
+                    )
+            return results
+
+        with ThreadPoolExecutor(30) as pool:
+            results = [r for batch in pool.map(user, range(30)) for r in batch]
+        assert len(results) > 100
+        assert max(r[3] for r in results) < timeout_s + 10, "a request hung past the timeout"
+        for fault, status, _, _ in results:
+            assert status == EXPECTED[fault][0], fault
+        found = reports(stack, len(results), timeout_s=30)
+        ids = [r[2] for r in results]
+        assert len(set(ids)) == len(ids) and set(ids) <= set(found), (
+            "exactly one REPORT per invocation"
+        )
+        for fault, _, rid, _ in results:
+            assert found[rid]["status"] == EXPECTED[fault][1], (fault, found[rid])
+        time.sleep(3)  # past the keep-alive: back to the (zero) provisioned baseline
+        assert stack_pool.status()["environments"] == 0
+    zombies = subprocess.run(
+        ["ps", "--ppid", str(os.getpid()), "-o", "stat="], capture_output=True, text=True
+    )
+    assert "Z" not in zombies.stdout
+
+
+def raw(stack, payload: bytes, read: bool = True, timeout: float = 10) -> bytes:
+    host, port = stack.target.url.split("//")[1].rstrip("/").split(":")
+    with socket.create_connection((host, int(port)), timeout=timeout) as sock:
+        sock.sendall(payload)
+        return sock.recv(65536) if read else b""
+
+
+def status_of(answer: bytes) -> int:
+    return int(answer.split(b" ", 2)[1])
+
+
+def test_bad_http_input_gets_clear_errors_and_harms_nothing(local_stack):
+    with local_stack(function={"reserved_concurrency": 0}) as stack:
+        warm = get(stack)
+        assert status_of(raw(stack, b"GARBAGE\r\n\r\n")) == 400
+        huge_header = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n"
+        assert status_of(raw(stack, huge_header)) in (400, 431)
+        too_big = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 7340032\r\n\r\n"
+        answer = raw(stack, too_big)
+        assert status_of(answer) == 413 and b"x-amzn-RequestId" in answer
+        raw(
+            stack,
+            b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nonly-a-bit",
+            read=False,
+        )
+        raw(
+            stack, b"GET /?mode=sleep&s=1 HTTP/1.1\r\nHost: x\r\n\r\n", read=False
+        )  # leaves mid-response
+        time.sleep(1.5)
+        after = get(stack)
+        assert after.status_code == 200
+        assert after.headers["x-coldbench-env"] == warm.headers["x-coldbench-env"], (
+            "environment returned to the pool"
+        )
+        # Free again once its runtime asks for the next event, a moment after the response.
+        deadline = time.monotonic() + 5
+        while stack.pool.status()["states"] != {"idle": 1} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert stack.pool.status()["states"] == {"idle": 1}
+
+
+def test_slow_client_does_not_block_others(local_stack):
+    with local_stack() as stack:
+        host, port = stack.target.url.split("//")[1].rstrip("/").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as slow:
+            for byte in b"GET / HTTP/1.1\r\nHost: x\r\n":
+                slow.sendall(bytes([byte]))
+            assert get(stack).status_code == 200, "others are served while a client dribbles"
+            slow.sendall(b"\r\n")
+            assert slow.recv(65536).startswith(b"HTTP/1.1 200")
