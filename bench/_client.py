@@ -50,9 +50,46 @@ async def concurrent(url: str, seconds: float, connections: int) -> dict:
     return {"requests": done, "rps": done / elapsed}
 
 
+async def soak(url: str, seconds: float, connections: int, fault_every: int) -> list:
+    """Each user loops; every ``fault_every``-th request asks for the next fault in turn."""
+    import itertools
+
+    import aiohttp
+
+    faults = itertools.cycle(["exception", "crash", "hang", "oversize", "memory"])
+    counter = itertools.count(1)
+    deadline = time.perf_counter() + seconds
+    out = []
+
+    async def user(session):
+        while time.perf_counter() < deadline:
+            fault = next(faults) if next(counter) % fault_every == 0 else "none"
+            start = time.perf_counter()
+            try:
+                async with session.get(f"{url}?fault={fault}") as response:
+                    await response.read()
+                    status, rid, error = (
+                        response.status,
+                        response.headers.get("x-amzn-RequestId", ""),
+                        "",
+                    )
+            except Exception as exc:  # no answer: what the soak must never see
+                status, rid, error = 0, "", type(exc).__name__
+            out.append([fault, status, rid, (time.perf_counter() - start) * 1000, error])
+
+    timeout = aiohttp.ClientTimeout(total=120)
+    connector = aiohttp.TCPConnector(limit=connections)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        await asyncio.gather(*(user(session) for _ in range(connections)))
+    return out
+
+
 if __name__ == "__main__":
     mode, url = sys.argv[1], sys.argv[2]
-    if mode == "sequential":
+    if mode == "soak":
+        args = float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+        print(json.dumps(asyncio.run(soak(url, *args))))
+    elif mode == "sequential":
         print(json.dumps(sequential(url, int(sys.argv[3]))))
     else:
         print(json.dumps(asyncio.run(concurrent(url, float(sys.argv[3]), int(sys.argv[4])))))

@@ -73,7 +73,14 @@ class Pool:
         self._idle_on_demand: list[Environment] = []
         self._tasks: set[asyncio.Task] = set()
         self._watcher: asyncio.Task | None = None
-        self.counters = {"invocations": 0, "cold_starts": 0, "throttles": 0, "reaped": 0}
+        self.counters = {
+            "invocations": 0,
+            "cold_starts": 0,
+            "throttles": 0,
+            "reaped": 0,
+            "replaced": 0,
+        }
+        self._stopping = False
 
     # -- lifecycle of the pool ---------------------------------------------------------
     async def start(self) -> None:
@@ -82,6 +89,7 @@ class Pool:
         await asyncio.gather(*(self._provision_one() for _ in range(self.settings.provisioned)))
 
     async def stop(self) -> None:
+        self._stopping = True
         if self._watcher:
             self._watcher.cancel()
         for env in list(self.envs.values()):
@@ -185,7 +193,15 @@ class Pool:
         self._forget(env)
 
     def _forget(self, env: Environment) -> None:
-        self.envs.pop(env.id, None)
+        if (
+            self.envs.pop(env.id, None) is not None
+            and not env.on_demand
+            and not env.retire
+            and not self._stopping
+        ):
+            # Provisioned concurrency is kept: a provisioned environment that died is replaced.
+            self.counters["replaced"] += 1
+            self._track(self._provision_one())
         for idle in (self._idle_on_demand, self._idle_provisioned):
             if env in idle:
                 idle.remove(env)
