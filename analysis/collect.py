@@ -63,6 +63,12 @@ def _session(target: Target) -> tuple[boto3.session.Session, dict]:
     return boto3.session.Session(**kwargs), client_kwargs
 
 
+def logs_client(target: Target):
+    """A CloudWatch Logs client for the target (the local moto endpoint or AWS)."""
+    session, client_kwargs = _session(target)
+    return session.client("logs", **client_kwargs)
+
+
 def expected_invocations(run_dir: Path) -> int:
     """Requests that reached the function (had a request id and were not refused)."""
     count = 0

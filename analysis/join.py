@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import NoDataError
-from coldbench.rundir import REQUEST_COLUMNS
+from coldbench.rundir import PLATFORM_FIELDS, REQUEST_COLUMNS
 
 CLASSES = ("cold", "proactive", "provisioned", "warm", "unknown")
 _TOLERANCE_MS = 1.0  # clock and rounding slack before a row counts as inconsistent
@@ -70,32 +70,15 @@ def load_platform(run_dir: Path) -> pd.DataFrame:
                     records.append(json.loads(line))
                 except json.JSONDecodeError:
                     continue
-    columns = [
-        "request_id",
-        "timestamp",
-        "duration_ms",
-        "billed_duration_ms",
-        "memory_size_mb",
-        "max_memory_used_mb",
-        "init_duration_ms",
-        "status",
-        "error_type",
-        "log_stream",
-    ]
+    columns = list(PLATFORM_FIELDS)
     frame = (
         pd.DataFrame.from_records(records, columns=columns)
         if records
         else pd.DataFrame(columns=columns)
     )
-    for column in (
-        "timestamp",
-        "duration_ms",
-        "billed_duration_ms",
-        "memory_size_mb",
-        "max_memory_used_mb",
-        "init_duration_ms",
-    ):
-        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    for column in columns:
+        if column == "timestamp" or column.endswith(("_ms", "_mb")):
+            frame[column] = pd.to_numeric(frame[column], errors="coerce")
     return frame
 
 

@@ -51,8 +51,10 @@ async def concurrent(url: str, seconds: float, connections: int) -> dict:
 
 
 async def soak(url: str, seconds: float, connections: int, fault_every: int) -> list:
-    """Each user loops; every ``fault_every``-th request asks for the next fault in turn."""
+    """Each user loops with 0.5-1.5 s think time; every ``fault_every``-th request asks
+    for the next fault in turn."""
     import itertools
+    import random
 
     import aiohttp
 
@@ -76,6 +78,7 @@ async def soak(url: str, seconds: float, connections: int, fault_every: int) -> 
             except Exception as exc:  # no answer: what the soak must never see
                 status, rid, error = 0, "", type(exc).__name__
             out.append([fault, status, rid, (time.perf_counter() - start) * 1000, error])
+            await asyncio.sleep(random.uniform(0.5, 1.5))
 
     timeout = aiohttp.ClientTimeout(total=120)
     connector = aiohttp.TCPConnector(limit=connections)

@@ -18,10 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
 import numpy as np
 import requests
 
+from analysis.collect import logs_client
 from analysis.platform import parse_report
 from coldbench.config import build_config
 from infra.local.stack import running
@@ -37,13 +37,7 @@ def client(*args: str) -> object:
 
 
 def durations(stack, ids: set[str]) -> dict[str, float]:
-    logs = boto3.client(
-        "logs",
-        endpoint_url=stack.target.cloudwatch_endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    logs = logs_client(stack.target)
     found: dict[str, float] = {}
     for _ in range(30):
         for page in logs.get_paginator("filter_log_events").paginate(logGroupName=stack.log_group):

@@ -20,9 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-import boto3
-
-from analysis.collect import fetch_reports
+from analysis.collect import fetch_reports, logs_client
 from coldbench.config import build_config
 from infra.local.environment import read_memory_kb
 from infra.local.stack import running
@@ -105,13 +103,7 @@ def main() -> None:
         time.sleep(keep_alive + 3)
         stop.set()
         envs_after = stack.pool.status()["environments"]
-        logs = boto3.client(
-            "logs",
-            endpoint_url=stack.target.cloudwatch_endpoint,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        logs = logs_client(stack.target)
         now = int(time.time() * 1000)
         found, _ = fetch_reports(
             logs, stack.log_group, '"platform.report"', now - 3_600_000, now + 60_000

@@ -198,6 +198,7 @@ class FunctionUrlUser(FastHttpUser):
         if self.body and "content-type" not in {k.lower() for k in self.base_headers}:
             self.base_headers["content-type"] = "application/json"
         self.signer = _state.get("signer")
+        self.request_context = {"user": self.user_id}
 
     @task
     def call(self):
@@ -210,7 +211,7 @@ class FunctionUrlUser(FastHttpUser):
             data=self.body or None,
             headers=headers,
             name=self.path,
-            context={"user": self.user_id},
+            context=self.request_context,
         )
 
 

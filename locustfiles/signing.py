@@ -60,4 +60,5 @@ class Signer:
         request = AWSRequest(method=method, url=self.base + path, data=body, headers=dict(headers))
         request.headers["host"] = self._host
         SigV4Auth(self._frozen, "lambda", self.region).add_auth(request)
-        return dict(request.headers.items())
+        # The HTTP client sends this same Host itself (from the URL); don't send it twice.
+        return {k: v for k, v in request.headers.items() if k.lower() != "host"}

@@ -161,9 +161,9 @@ class Pool:
             return
         self._on_idle(env)
 
-    async def _await_init(self, env: Environment) -> str:
+    async def _await_init(self, env: Environment, limit_s: float = _INIT_TIMEOUT_S) -> str:
         try:
-            return await asyncio.wait_for(asyncio.shield(env.ready), _INIT_TIMEOUT_S)
+            return await asyncio.wait_for(asyncio.shield(env.ready), limit_s)
         except TimeoutError:
             env.kill()
             return "Sandbox.Timedout"
@@ -193,13 +193,11 @@ class Pool:
         self._forget(env)
 
     def _forget(self, env: Environment) -> None:
-        if (
-            self.envs.pop(env.id, None) is not None
-            and not env.on_demand
-            and not env.retire
-            and not self._stopping
-        ):
-            # Provisioned concurrency is kept: a provisioned environment that died is replaced.
+        known = self.envs.pop(env.id, None) is not None
+        initialised = env.ready.done() and env.ready.result() == ""
+        if known and initialised and not env.on_demand and not env.retire and not self._stopping:
+            # Provisioned concurrency is kept: a provisioned environment that died is
+            # replaced (one whose init failed is not, or a broken function would loop).
             self.counters["replaced"] += 1
             self._track(self._provision_one())
         for idle in (self._idle_on_demand, self._idle_provisioned):
@@ -254,7 +252,9 @@ class Pool:
         """Run one invocation; raises :class:`Throttled` at the concurrency limit."""
         env, cold = await self._acquire()
         if cold:
-            error = await self._await_init(env)
+            # Past the 10 s init limit Lambda re-runs init inside the invocation, under
+            # the function timeout, rather than failing the request at 10 s.
+            error = await self._await_init(env, _INIT_TIMEOUT_S + self.spec.timeout_s)
             if error:
                 env.kill()
                 return self._finish(env, request_id, Outcome("init_error", b"", error), 0.0, cold)

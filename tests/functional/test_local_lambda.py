@@ -11,6 +11,7 @@ import boto3
 import pytest
 import requests
 
+from analysis.collect import logs_client
 from analysis.platform import parse_report
 from tests.conftest import FUNCTIONS, signed_get
 
@@ -21,13 +22,7 @@ def get(stack, path="/", **kwargs) -> requests.Response:
 
 def reports(stack, expected: int, timeout_s: float = 15) -> dict[str, dict]:
     """REPORT records read back with boto3 from the stack's CloudWatch endpoint."""
-    logs = boto3.client(
-        "logs",
-        endpoint_url=stack.target.cloudwatch_endpoint,
-        region_name=stack.target.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    logs = logs_client(stack.target)
     deadline = time.monotonic() + timeout_s
     found: dict[str, dict] = {}
     while time.monotonic() < deadline:
@@ -243,3 +238,26 @@ def test_metrics_readable_with_boto3(local_stack):
             Statistics=["Sum"],
         )
         assert sum(p["Sum"] for p in result["Datapoints"]) == pytest.approx(3)
+
+
+def test_provisioned_environment_that_dies_is_replaced(local_stack):
+    with local_stack(function={"provisioned_concurrency": 1}) as stack:
+        first = get(stack)
+        assert first.headers["x-coldbench-init-type"] == "provisioned-concurrency"
+        assert get(stack, "/?mode=crash").status_code == 502
+        deadline = time.monotonic() + 15
+        while stack.pool.status()["states"] != {"idle": 1} and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert stack.pool.status()["replaced"] == 1
+        again = get(stack)
+        assert again.headers["x-coldbench-init-type"] == "provisioned-concurrency"
+        assert again.headers["x-coldbench-env"] != first.headers["x-coldbench-env"]
+
+
+def test_provisioned_environment_whose_init_fails_is_not_respawned_forever(local_stack):
+    with local_stack(
+        function={"provisioned_concurrency": 1, "source": str(FUNCTIONS / "initfail")}
+    ) as stack:
+        time.sleep(1.0)
+        assert stack.pool.status()["replaced"] == 0
+        assert get(stack).status_code == 502  # spills over to on-demand, whose init fails too

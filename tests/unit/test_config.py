@@ -77,3 +77,14 @@ def test_idle_gap_defaults_to_longer_than_keep_alive():
     config = build_config({"local": {"keep_alive_min_s": 2, "keep_alive_max_s": 4}})
     assert config.idle_gap_s() > 4
     assert build_config({"target": {"kind": "aws"}}).idle_gap_s() >= 600
+
+
+def test_sweep_lists_are_typed_and_checked():
+    config = load_config(
+        environ={"COLDBENCH_SWEEP_MEMORY_MB": "256, 1024", "COLDBENCH_SWEEP_VARIANTS": "optimized"}
+    )
+    assert config.sweep.memory_mb == (256, 1024) and config.sweep.variants == ("optimized",)
+    with pytest.raises(ConfigError, match=r"sweep\.memory_mb"):
+        build_config({"sweep": {"memory_mb": [64]}})
+    with pytest.raises(ConfigError, match=r"sweep\.variants"):
+        build_config({"sweep": {"variants": ["fast"]}})
