@@ -42,10 +42,11 @@ def load_requests(run_dir: Path) -> pd.DataFrame:
     frames = []
     for path in sorted(run_dir.glob("requests*.csv")):
         frame = pd.read_csv(path, dtype=str, keep_default_na=False, on_bad_lines="skip")
-        # A row cut short by a killed writer lacks its last fields: drop it.
-        frames.append(
-            frame[frame[REQUEST_COLUMNS[-1]].notna()] if REQUEST_COLUMNS[-1] in frame else frame
-        )
+        if len(frame) and not _ends_with_newline(path):
+            frame = frame.iloc[
+                :-1
+            ]  # a row cut short by a killed writer: every row ends in a newline
+        frames.append(frame)
     if not frames:
         raise NoDataError(f"{run_dir} has no requests.csv")
     df = pd.concat(frames, ignore_index=True)
@@ -58,6 +59,15 @@ def load_requests(run_dir: Path) -> pd.DataFrame:
     if df.empty:
         raise NoDataError(f"{run_dir} has no complete request rows")
     return df
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as f:
+        f.seek(0, 2)
+        if f.tell() == 0:
+            return True
+        f.seek(-1, 2)
+        return f.read(1) == b"\n"
 
 
 def load_platform(run_dir: Path) -> pd.DataFrame:
