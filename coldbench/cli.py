@@ -131,12 +131,19 @@ def cmd_local(config: Config) -> int:
     return 0
 
 
+def _terminate(signum, frame) -> None:
+    """SIGTERM stops like Ctrl-C: cleanup runs, the local Lambda leaves nothing behind."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.command != "local":  # `local` handles signals in its event loop
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         config = resolve_config(args)
         if args.command == "local":

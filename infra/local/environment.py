@@ -11,12 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
 import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+SETPRIV = shutil.which("setpriv")  # util-linux; sets the parent-death signal, then execs
 
 
 @dataclass
@@ -148,6 +151,9 @@ class Environment:
         if procs_file is not None:
             # Join the CPU cgroup before exec so all of init runs at the memory's CPU share.
             cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(procs_file), *cmd]
+        if SETPRIV:
+            # Die with the local Lambda even if it is killed without a chance to clean up.
+            cmd = [SETPRIV, "--pdeathsig", "KILL", "--", *cmd]
         self.init_started_epoch = time.time()
         self.init_started = time.perf_counter()
         self.proc = await asyncio.create_subprocess_exec(

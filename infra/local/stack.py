@@ -27,7 +27,7 @@ from coldbench.config import Config
 from coldbench.target import Target
 from infra.errors import LocalLambdaError
 from infra.local import cgroups
-from infra.local.environment import FunctionSpec
+from infra.local.environment import SETPRIV, FunctionSpec
 from infra.local.frontend import FunctionUrl
 from infra.local.pool import Pool, PoolSettings
 from infra.local.sigv4 import LOCAL_ACCOUNT_ID
@@ -57,6 +57,8 @@ class MotoServer:
 
     def start(self, timeout_s: float = 60) -> str:
         cmd = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        if SETPRIV:
+            cmd = [SETPRIV, "--pdeathsig", "KILL", "--", *cmd]  # dies with us, however we end
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
