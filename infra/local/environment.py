@@ -14,11 +14,13 @@ import os
 import shutil
 import signal
 import sys
+import sysconfig
 import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+RUNTIME_PATHS = list(dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib")))
 SETPRIV = shutil.which("setpriv")  # util-linux; sets the parent-death signal, then execs
 
 
@@ -121,7 +123,9 @@ class Environment:
             "PATH": "/usr/local/bin:/usr/bin:/bin",
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
-            "PYTHONPATH": str(spec.task_root),
+            # Like Lambda: the task root first, then the runtime's libraries (awslambdaric,
+            # boto3). No site processing (-S): the environment never sees coldbench itself.
+            "PYTHONPATH": os.pathsep.join([str(spec.task_root), *RUNTIME_PATHS]),
             "PYTHONDONTWRITEBYTECODE": "1",
             "LAMBDA_TASK_ROOT": str(spec.task_root),
             "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
@@ -147,7 +151,7 @@ class Environment:
 
     async def spawn(self, procs_file: Path | None) -> None:
         """Start the process; init runs until the runtime's first ``/next``."""
-        cmd = [sys.executable, "-m", "awslambdaric", self.spec.handler]
+        cmd = [sys.executable, "-S", "-m", "awslambdaric", self.spec.handler]
         if procs_file is not None:
             # Join the CPU cgroup before exec so all of init runs at the memory's CPU share.
             cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(procs_file), *cmd]

@@ -20,6 +20,15 @@ def get(stack, path="/", **kwargs) -> requests.Response:
     return requests.get(stack.target.url.rstrip("/") + path, timeout=30, **kwargs)
 
 
+def wait_idle(stack, count: int = 1, timeout_s: float = 10) -> None:
+    """Wait until ``count`` environments are idle: one is free again only once its
+    runtime has asked for the next event, a moment after it answered."""
+    deadline = time.monotonic() + timeout_s
+    while stack.pool.status()["states"].get("idle", 0) < count and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert stack.pool.status()["states"].get("idle", 0) >= count
+
+
 def reports(stack, expected: int, timeout_s: float = 15) -> dict[str, dict]:
     """REPORT records read back with boto3 from the stack's CloudWatch endpoint."""
     logs = logs_client(stack.target)
@@ -40,7 +49,9 @@ def reports(stack, expected: int, timeout_s: float = 15) -> dict[str, dict]:
 
 def test_cold_then_warm_with_init_duration_only_on_cold(local_stack):
     with local_stack() as stack:
-        first, second = get(stack), get(stack)
+        first = get(stack)
+        wait_idle(stack)
+        second = get(stack)
         assert first.status_code == second.status_code == 200
         assert first.headers["x-coldbench-cold"] == "1"
         assert second.headers["x-coldbench-cold"] == "0"
@@ -80,8 +91,11 @@ def test_throttled_beyond_concurrency_limit(local_stack):
 def test_idle_environments_are_reaped_after_keep_alive(local_stack):
     with local_stack(local={"keep_alive_min_s": 1, "keep_alive_max_s": 1}) as stack:
         first = get(stack)
-        time.sleep(2.0)
+        deadline = time.monotonic() + 10  # idle once its runtime asks for more, reaped 1 s later
+        while stack.pool.status()["environments"] and time.monotonic() < deadline:
+            time.sleep(0.05)
         assert stack.pool.status()["environments"] == 0
+        assert stack.pool.status()["reaped"] == 1
         second = get(stack)
         assert second.headers["x-coldbench-cold"] == "1"
         assert second.headers["x-coldbench-env"] != first.headers["x-coldbench-env"]
@@ -109,9 +123,11 @@ def test_timeout_kills_the_environment_and_returns_502(local_stack):
 def test_unhandled_error_is_502_and_environment_survives(local_stack):
     with local_stack() as stack:
         warm = get(stack)
+        wait_idle(stack)
         failed = get(stack, "/?mode=raise")
         assert failed.status_code == 502
         assert failed.text == "Internal Server Error"
+        wait_idle(stack)
         after = get(stack)
         assert after.headers["x-coldbench-env"] == warm.headers["x-coldbench-env"]
         assert reports(stack, 3)[failed.headers["x-amzn-RequestId"]]["status"] == "error"
@@ -120,6 +136,7 @@ def test_unhandled_error_is_502_and_environment_survives(local_stack):
 def test_crash_is_502_and_environment_replaced(local_stack):
     with local_stack() as stack:
         before = get(stack)
+        wait_idle(stack)
         assert get(stack, "/?mode=crash").status_code == 502
         after = get(stack)
         assert after.status_code == 200
@@ -244,6 +261,7 @@ def test_provisioned_environment_that_dies_is_replaced(local_stack):
     with local_stack(function={"provisioned_concurrency": 1}) as stack:
         first = get(stack)
         assert first.headers["x-coldbench-init-type"] == "provisioned-concurrency"
+        wait_idle(stack)
         assert get(stack, "/?mode=crash").status_code == 502
         deadline = time.monotonic() + 15
         while stack.pool.status()["states"] != {"idle": 1} and time.monotonic() < deadline:
