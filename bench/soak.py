@@ -145,8 +145,14 @@ def main() -> None:
             (r[0], found[r[2]]["status"], found[r[2]].get("error_type")) for r in wrong_report
         )
         print(f"    unexpected REPORT status by fault: {dict(mismatches)}")
+    quarters = (
+        [samples[min(len(samples) - 1, len(samples) * q // 4)] for q in (1, 2, 3, 4)]
+        if samples
+        else []
+    )
     print(
-        f"  front-end process RSS: first {rss[0]:.0f} MB, max {max(rss):.0f} MB, last {rss[-1]:.0f} MB"
+        "  front-end process RSS / environments at each quarter of the run: "
+        + ", ".join(f"{m:.0f} MB / {e}" for m, e in quarters)
     )
     print(
         f"  environments after the keep-alive: {envs_after} (provisioned baseline {provisioned}); zombies {zombies()}"

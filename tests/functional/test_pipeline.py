@@ -139,6 +139,69 @@ def test_sigterm_mid_run_leaves_parseable_rows(signed_target, tmp_path):
     assert len(rows) == locust_request_count(run_dir) > 20
     run = read_run_json(run_dir)
     assert run["completed"] is False and run["ended_ms"] > run["started_ms"]
+    analysis = analyse(run_dir, build_config({}), reports_root=tmp_path / "reports")
+    assert analysis.summary["completed"] is False
+    assert "did not complete" in render(analysis).read_text()
+
+
+def test_each_test_started_in_the_web_ui_is_its_own_run(signed_target, tmp_path):
+    import requests
+
+    from infra.local.stack import free_port
+
+    _stack, target_file = signed_target
+    port = free_port()
+    cmd = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--target-file",
+        str(target_file),
+        "--web-host",
+        "127.0.0.1",
+        "--web-port",
+        str(port),
+        "--loglevel",
+        "WARNING",
+    ]
+    proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ui = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = requests.get(ui, timeout=2).text
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, "web UI did not start"
+                time.sleep(0.2)
+        assert "shape_users" in page and "recycle_at_gap" in page, "custom options are in the UI"
+        form = {
+            "user_count": 1,
+            "spawn_rate": 1,
+            "host": "",
+            "shape": "constant",
+            "shape_users": 2,
+            "shape_spawn_rate": 2,
+            "shape_run_time": 2,
+            "path": "/",
+            "method": "GET",
+        }
+        for _ in range(2):
+            assert requests.post(f"{ui}/swarm", data=form, timeout=10).json()["success"]
+            time.sleep(3.5)
+            requests.get(f"{ui}/stop", timeout=10)
+            time.sleep(1)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    runs = sorted(p for p in (tmp_path / "runs").iterdir() if (p / "run.json").exists())
+    assert len(runs) == 2
+    for run_dir in runs:
+        assert read_run_json(run_dir)["load"]["shape"] == "constant"
+        assert len(load_requests(run_dir)) > 0
 
 
 def test_sigkill_of_a_worker_loses_at_most_its_last_second(signed_target, tmp_path):
