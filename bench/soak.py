@@ -124,7 +124,6 @@ def main() -> None:
         r for r in invoked if r[2] in found and found[r[2]]["status"] != EXPECTED[r[0]][1]
     ]
     injected = collections.Counter(r[0] for r in rows if r[0] != "none")
-    rss = [s[0] for s in samples] or [0.0]
     print(
         f"soak: {users} users for {wall:.0f} s against the local Lambda (faults function, {timeout_s} s timeout)"
     )
