@@ -186,10 +186,12 @@ class Pool:
         was_dead = env.state == "dead"
         env.state = "dead"
         env.init_failed("Runtime.ExitError")  # no-op unless still initialising
+        kind = "killed" if was_dead else "crash"
         if env.current is not None:
-            kind = "killed" if was_dead else "crash"
             env.current.finish(Outcome(kind, b"", "Runtime.ExitError"))
             log.debug("environment %s exited with %s during an invocation", env.id, code)
+        while not env.inbox.empty():  # handed over just as it died, never picked up
+            env.inbox.get_nowait().finish(Outcome(kind, b"", "Runtime.ExitError"))
         self._forget(env)
 
     def _forget(self, env: Environment) -> None:
