@@ -234,10 +234,12 @@ def cmd_recycle(config: Config, args) -> int:
 
 def run_once(config: Config) -> tuple[dict, Path, int]:
     """One pass of the pipeline: up, Locust, collect, report. Returns (summary, page, code)."""
-    run_dir = create_run_dir()
-    print(f"coldbench: {config.target.kind} target, run {run_dir.name}", file=sys.stderr)
     with target_up(config) as target:
-        print(f"coldbench: target {target.url} ({target.auth})", file=sys.stderr)
+        run_dir = create_run_dir()  # only once the target is up: a refused preflight leaves nothing
+        print(
+            f"coldbench: {target.kind} target {target.url} ({target.auth}), run {run_dir.name}",
+            file=sys.stderr,
+        )
         code = run_locust(config, run_dir)
         if not (run_dir / "requests.csv").exists():
             raise PipelineError(
