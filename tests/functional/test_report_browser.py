@@ -109,3 +109,31 @@ def test_compare_recommends_cheapest_passing_and_fastest(tmp_path):
     }
     assert "<table>" in page.read_text()
     assert Path(page).exists()
+
+
+@pytest.mark.parametrize(("warm_p99_ms", "code"), [(10_000.0, 0), (0.001, 1)])
+def test_report_exit_code_follows_the_slos(tmp_path, warm_p99_ms, code):
+    import os
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    generate(tmp_path / "runs" / "r1", 500, seconds=30, env_every=50)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "coldbench.cli",
+            "report",
+            "runs/r1",
+            "--set",
+            f"slo.warm_p99_ms={warm_p99_ms}",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(repo)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == code, result.stderr[-1000:]
+    assert ("FAIL" in result.stdout) is (code == 1)
+    assert (tmp_path / "reports" / "r1" / "index.html").exists()
