@@ -265,7 +265,10 @@ class Pool:
         invocation = Invocation(
             request_id, payload, int((time.time() + timeout_s) * 1000), trace_id
         )
-        self.telemetry.platform(
+        # Telemetry is recorded on the next loop turn, off the request's path, with the
+        # timestamp of the moment it describes.
+        asyncio.get_running_loop().call_soon(
+            self.telemetry.platform,
             env.log_stream,
             "start",
             {"requestId": request_id, "version": self.spec.version},
@@ -316,14 +319,18 @@ class Pool:
             status=status,
             error_type="" if status == "success" else outcome.error_type,
         )
-        now = time.time()
+        asyncio.get_running_loop().call_soon(self._record, env, report, time.time())
+        self.counters["invocations"] += 1
+        return InvokeResult(outcome, report, env.id, cold)
+
+    def _record(self, env: Environment, report: Report, now: float) -> None:
+        """END and REPORT lines and the metrics of one finished invocation."""
+        request_id = report.request_id
         self.telemetry.platform(
             env.log_stream, "end", {"requestId": request_id}, f"END RequestId: {request_id}", now
         )
         self.telemetry.report(env.log_stream, report, now)
         self._metrics(env, report, now)
-        self.counters["invocations"] += 1
-        return InvokeResult(outcome, report, env.id, cold)
 
     def _metrics(self, env: Environment, report: Report, now: float) -> None:
         busy = sum(1 for e in self.envs.values() if e.state == "busy")
