@@ -7,7 +7,6 @@ Writes ``reports/<run-id>/summary.json`` (the contract other tools read),
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,7 +154,3 @@ def one_screen(summary: dict) -> str:
     if not summary["completed"]:
         lines.append("NOTE: the run did not complete; figures cover what was recorded")
     return "\n".join(lines)
-
-
-def load_summary(report_dir: Path) -> dict:
-    return json.loads((report_dir / "summary.json").read_text())

@@ -7,7 +7,6 @@ an exit code; only :mod:`coldbench.cli` exits.
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 import time
@@ -288,11 +287,8 @@ def cmd_ui(config: Config, args) -> int:
             f"coldbench: target {target.url}; open http://127.0.0.1:{args.web_port}/ "
             f"(each test started there becomes its own run under runs/; Ctrl-C to stop)"
         )
-        env = {**os.environ}
         with contextlib.suppress(KeyboardInterrupt):
-            subprocess.run(
-                locust_command(config, None, headless=False, web_port=args.web_port), env=env
-            )
+            subprocess.run(locust_command(config, None, headless=False, web_port=args.web_port))
     return 0
 
 

@@ -14,7 +14,6 @@ tokens and signatures can never reach a file.
 from __future__ import annotations
 
 import csv
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -119,7 +118,3 @@ class Buffer:
     def drain(self) -> list[list]:
         rows, self.rows = self.rows, []
         return rows
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)

@@ -107,11 +107,9 @@ class Environment:
         self.init_started_epoch = 0.0
         self.init_duration_ms: float | None = None
         self.init_reported = False  # Init Duration goes on the first REPORT only
-        self.invocations = 0
         self.idle_since = time.monotonic()
         self.frozen = False
         self.retire = False  # recycle: do not return to the pool
-        self.init_error_body = b""
 
     @property
     def on_demand(self) -> bool:
@@ -177,10 +175,9 @@ class Environment:
         if not self.ready.done():
             self.ready.set_result("")
 
-    def init_failed(self, error_type: str, body: bytes = b"") -> None:
+    def init_failed(self, error_type: str) -> None:
         if self.init_duration_ms is None:
             self.init_duration_ms = (time.perf_counter() - self.init_started) * 1000
-        self.init_error_body = body
         if not self.ready.done():
             self.ready.set_result(error_type or "Runtime.Unknown")
 

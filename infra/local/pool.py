@@ -307,7 +307,6 @@ class Pool:
         if env.on_demand and not env.init_reported:
             env.init_reported = True
             init_ms = env.init_duration_ms
-        env.invocations += 1
         status = {"response": "success", "timeout": "timeout"}.get(outcome.kind, "error")
         report = Report(
             request_id=request_id,

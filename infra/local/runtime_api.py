@@ -81,9 +81,8 @@ class RuntimeApi:
         if request.method == "GET" and path == f"{PREFIX}/invocation/next":
             return await self._next(env)
         if request.method == "POST" and path == f"{PREFIX}/init/error":
-            env.init_failed(
-                request.headers.get("Lambda-Runtime-Function-Error-Type", ""), await request.read()
-            )
+            await request.read()  # the error document; its type is in the header
+            env.init_failed(request.headers.get("Lambda-Runtime-Function-Error-Type", ""))
             return _accepted()
         if request.method == "POST" and path.startswith(f"{PREFIX}/invocation/"):
             request_id, _, kind = path[len(PREFIX) + 12 :].partition("/")

@@ -115,7 +115,6 @@ class Telemetry:
         self._metrics: dict[tuple[int, str, str], list[float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="telemetry", daemon=True)
-        self.shipped_events = 0
 
     # -- recording (any thread) -------------------------------------------------------
     def log(self, stream: str, message: str, epoch_s: float | None = None) -> None:
@@ -200,7 +199,6 @@ class Telemetry:
             self._logs.put_log_events(
                 logGroupName=self.log_group, logStreamName=stream, logEvents=chunk
             )
-            self.shipped_events += len(chunk)
 
     def _put_metrics(self, ready: dict[tuple[int, str, str], list[float]]) -> None:
         dims = [{"Name": "FunctionName", "Value": self.function_name}]
