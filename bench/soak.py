@@ -78,7 +78,10 @@ def main() -> None:
         def sample():
             while not stop.wait(5):
                 samples.append(
-                    (read_memory_kb(os.getpid())[1] / 1024, stack.pool.status()["environments"])
+                    (
+                        read_memory_kb(Path("/proc/self/status").read_bytes())[1] / 1024,
+                        stack.pool.status()["environments"],
+                    )
                 )
 
         sampler = threading.Thread(target=sample, daemon=True)

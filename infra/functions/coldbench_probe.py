@@ -27,9 +27,10 @@ import functools
 import json
 import os
 import time
-import uuid
 
-ENV_ID = uuid.uuid4().hex[:12]
+# os.urandom, not uuid: on Python <= 3.11 ``import uuid`` pulls in ``platform`` (~4 ms
+# of every cold start).
+ENV_ID = os.urandom(6).hex()
 INIT_TYPE = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
 
 

@@ -8,6 +8,7 @@ carries ``x-amzn-RequestId``; when the function ran, it is the invocation's requ
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -48,13 +49,18 @@ class FunctionUrl:
         self.url_id = url_id
         self.cors_allow_origins = cors_allow_origins
 
-    def app(self) -> web.Application:
-        # Bodies up to the limit plus one byte are read; anything larger is refused.
-        app = web.Application(client_max_size=MAX_PAYLOAD_BYTES + 1)
-        app.router.add_route("*", "/{tail:.*}", self.handle)
-        return app
+    def server(self) -> web.Server:
+        """aiohttp's low-level server: every path is the function, so no router."""
+        return web.Server(self.handle, request_factory=self._make_request)
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
+    def _make_request(self, message, payload, protocol, writer, task) -> web.BaseRequest:
+        # Bodies up to the limit plus one byte are read; anything larger is refused.
+        loop = asyncio.get_running_loop()
+        return web.BaseRequest(
+            message, payload, protocol, writer, task, loop, client_max_size=MAX_PAYLOAD_BYTES + 1
+        )
+
+    async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         started = time.perf_counter()
         response = await self._respond(request)
         status = response.status
@@ -68,7 +74,7 @@ class FunctionUrl:
         )
         return response
 
-    async def _respond(self, request: web.Request) -> web.StreamResponse:
+    async def _respond(self, request: web.BaseRequest) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
         if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
             return _send(error_response(*TOO_LARGE), request_id)
@@ -117,7 +123,7 @@ class FunctionUrl:
         http.headers.extend(cors)
         return _send(http, request_id)
 
-    def _cors_headers(self, request: web.Request) -> list[tuple[str, str]]:
+    def _cors_headers(self, request: web.BaseRequest) -> list[tuple[str, str]]:
         origin = request.headers.get("Origin")
         allowed = self.cors_allow_origins
         if not origin or not allowed or ("*" not in allowed and origin not in allowed):

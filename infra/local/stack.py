@@ -92,7 +92,7 @@ class LocalLambda:
         self.log_group = f"/aws/lambda/{self.function_name}"
         self.cloudwatch_endpoint = cloudwatch_endpoint
         self._moto: MotoServer | None = None
-        self._runners: list[web.AppRunner] = []
+        self._runners: list[web.BaseRunner] = []
         self._workdir = tempfile.TemporaryDirectory(prefix="coldbench-local-")
         self.pool: Pool | None = None
         self.target: Target | None = None
@@ -151,7 +151,7 @@ class LocalLambda:
             url_id=url_id,
             cors_allow_origins=cfg.url.cors_allow_origins,
         )
-        port = await self._serve(front.app(), cfg.local.host, cfg.local.port)
+        port = await self._serve(front.server(), cfg.local.host, cfg.local.port)
         control_port = await self._serve(self._control_app(), "127.0.0.1", 0)
         self.target = Target(
             kind="local",
@@ -182,8 +182,11 @@ class LocalLambda:
         )
         return self.target
 
-    async def _serve(self, app: web.Application, host: str, port: int) -> int:
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    async def _serve(self, app: web.Application | web.Server, host: str, port: int) -> int:
+        if isinstance(app, web.Server):
+            runner: web.BaseRunner = web.ServerRunner(app, access_log=None, handle_signals=False)
+        else:
+            runner = web.AppRunner(app, access_log=None, handle_signals=False)
         await runner.setup()
         site = web.TCPSite(runner, host, port, backlog=1024)
         await site.start()

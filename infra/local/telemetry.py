@@ -11,6 +11,7 @@ requests never waits on CloudWatch.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -50,8 +51,18 @@ def billed_ms(duration_ms: float, init_duration_ms: float | None, on_demand: boo
     return max(1, math.ceil(billed))
 
 
+@functools.lru_cache(maxsize=4)
+def _iso_second(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+
+
 def iso_ms(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    """``2026-11-22T10:00:00.123Z``; the second's text is cached (called per log line)."""
+    second = int(epoch_s)
+    micros = round((epoch_s - second) * 1e6)  # rounded to the microsecond, as datetime does
+    if micros >= 1_000_000:
+        second, micros = second + 1, micros - 1_000_000
+    return f"{_iso_second(second)}.{micros // 1000:03d}Z"
 
 
 def report_text(report: Report) -> str:

@@ -65,6 +65,25 @@ def test_cold_then_warm_with_init_duration_only_on_cold(local_stack):
         assert found[ids[0]]["billed_duration_ms"] >= found[ids[0]]["init_duration_ms"]
 
 
+@pytest.mark.parametrize("freeze", [True, False])
+def test_idle_environment_is_frozen(local_stack, freeze):
+    """Between invocations a frozen environment's background threads do not run."""
+    with local_stack(local={"freeze": freeze}) as stack:
+        before = int(get(stack, "/?mode=ticks").text)
+        wait_idle(stack)
+        time.sleep(0.6)
+        (env,) = stack.pool.envs.values()
+        with open(f"/proc/{env.proc.pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+        progressed = int(get(stack, "/?mode=ticks").text) - before
+        if freeze:
+            assert state == "T"  # stopped
+            assert progressed < 20  # ran for the grace before the freeze, not 0.6 s
+        else:
+            assert state != "T"
+            assert progressed > 30
+
+
 def test_text_log_format_writes_report_lines(local_stack):
     with local_stack(function={"log_format": "Text"}) as stack:
         response = get(stack)

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from analysis.platform import parse_report
-from infra.local.telemetry import Report, report_json, report_text
+from infra.local.telemetry import Report, iso_ms, report_json, report_text
 
 RID = "3604209a-e9a3-11e6-939a-754dd98c7be3"
 
@@ -95,3 +96,10 @@ def test_what_the_local_lambda_writes_parses_back(report):
 def test_arbitrary_text_never_crashes(message):
     result = parse_report(message)
     assert result is None or result["request_id"]
+
+
+@given(st.floats(min_value=0, max_value=4e9, allow_nan=False))
+def test_iso_ms_matches_datetime(epoch_s):
+    """The cached formatter writes what datetime would, rounding included."""
+    expected = datetime.fromtimestamp(epoch_s, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    assert iso_ms(epoch_s) == expected

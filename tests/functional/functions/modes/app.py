@@ -2,9 +2,21 @@
 
 import json
 import os
+import threading
 import time
 
 from coldbench_probe import probe
+
+_ticks = [0]
+
+
+def _tick() -> None:  # background work: runs only while the environment is not frozen
+    while True:
+        time.sleep(0.01)
+        _ticks[0] += 1
+
+
+threading.Thread(target=_tick, daemon=True).start()
 
 
 @probe
@@ -21,6 +33,8 @@ def handler(event, context):
         os._exit(3)
     if mode == "sleep":
         time.sleep(float(params.get("s", "1")))
+    if mode == "ticks":
+        return {"statusCode": 200, "body": str(_ticks[0])}
     if mode == "echo":
         return {"statusCode": 200, "body": json.dumps(event)}
     if mode == "string":
