@@ -18,18 +18,53 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from geventhttpclient.header import Headers
+
 from coldbench.rundir import REQUEST_COLUMNS
 
 MESSAGE_TYPE = "coldbench_rows"
 FLUSH_INTERVAL_S = 1.0
-_PROBE_HEADERS = {
-    "env_id": "x-coldbench-env",
-    "cold": "x-coldbench-cold",
-    "init_type": "x-coldbench-init-type",
-    "init_start": "x-coldbench-init-start",
-    "init_ms": "x-coldbench-init-ms",
-    "seq": "x-coldbench-seq",
-}
+# Columns filled from response headers, in REQUEST_COLUMNS order (checked below).
+_HEADER_COLUMNS = (
+    ("request_id", "x-amzn-requestid"),
+    ("env_id", "x-coldbench-env"),
+    ("cold", "x-coldbench-cold"),
+    ("init_type", "x-coldbench-init-type"),
+    ("init_start", "x-coldbench-init-start"),
+    ("init_ms", "x-coldbench-init-ms"),
+    ("seq", "x-coldbench-seq"),
+)
+_HEADER_NAMES = tuple(header for _, header in _HEADER_COLUMNS)
+_FIRST = REQUEST_COLUMNS.index("request_id")
+assert REQUEST_COLUMNS[_FIRST : _FIRST + len(_HEADER_COLUMNS)] == tuple(
+    column for column, _ in _HEADER_COLUMNS
+)
+assert REQUEST_COLUMNS[:_FIRST] == (
+    "start_time", "e2e_ms", "method", "name", "status", "ok", "bytes", "error"
+)  # fmt: skip
+assert REQUEST_COLUMNS[_FIRST + len(_HEADER_COLUMNS) :] == ("phase", "worker", "user")
+_dict_get = dict.get
+
+
+def _header_values(raw_headers: Any) -> list[str]:
+    """The values of :data:`_HEADER_NAMES` ("" when absent), found case-insensitively."""
+    if not raw_headers:
+        return [""] * len(_HEADER_NAMES)
+    if isinstance(raw_headers, Headers):
+        # FastHttpUser's headers are a dict keyed by the lowered name, holding a
+        # (name, value) pair or a list of them: read it directly, the fast path.
+        values = []
+        for name in _HEADER_NAMES:
+            stored = _dict_get(raw_headers, name)
+            if stored is None:
+                values.append("")
+            elif isinstance(stored, tuple):
+                values.append(stored[1])
+            else:
+                values.append(", ".join(value for _, value in stored))
+        return values
+    lowered = {k.lower(): v for k, v in raw_headers.items()}
+    return [lowered.get(name, "") for name in _HEADER_NAMES]
 
 
 def row_from_event(
@@ -44,27 +79,20 @@ def row_from_event(
     worker: str,
 ) -> list:
     """A ``requests.csv`` row (phase left empty: the writer knows the shape)."""
-    raw_headers = getattr(response, "headers", None)
-    # One pass into a plain dict: the client's case-insensitive lookups are slow.
-    headers = {k.lower(): v for k, v in raw_headers.items()} if raw_headers else {}
-    status = getattr(response, "status_code", 0) or 0
-    row = {
-        "start_time": f"{start_time:.6f}",
-        "e2e_ms": f"{response_time:.3f}",
-        "method": request_type,
-        "name": name,
-        "status": status,
-        "ok": 0 if exception else 1,
-        "bytes": response_length or 0,
-        "error": _error_text(exception),
-        "request_id": headers.get("x-amzn-requestid", ""),
-        "phase": "",
-        "worker": worker,
-        "user": (context or {}).get("user", ""),
-    }
-    for column, header in _PROBE_HEADERS.items():
-        row[column] = headers.get(header, "")
-    return [row[c] for c in REQUEST_COLUMNS]
+    return [
+        f"{start_time:.6f}",
+        f"{response_time:.3f}",
+        request_type,
+        name,
+        getattr(response, "status_code", 0) or 0,
+        0 if exception else 1,
+        response_length or 0,
+        _error_text(exception),
+        *_header_values(getattr(response, "headers", None)),
+        "",
+        worker,
+        (context or {}).get("user", ""),
+    ]
 
 
 def _error_text(exception: BaseException | None) -> str:
