@@ -11,6 +11,7 @@ import locust  # noqa: F401  (first: gevent patches sockets before boto3 is impo
 
 # isort: split
 import atexit
+import gc
 import itertools
 import signal
 import time
@@ -224,35 +225,10 @@ def _init(environment, **_kwargs):
     FunctionUrlUser.host = target.url.rstrip("/")
     _state["signer"] = Signer(target, _CONFIG.target.profile) if target.auth == "AWS_IAM" else None
     runner = environment.runner
-    buffer = _state["buffer"] = recorder.Buffer()
     is_worker = isinstance(runner, WorkerRunner)
     worker_name = str(getattr(runner, "client_id", "local")) if is_worker else "local"
-
-    @environment.events.request.add_listener
-    def _on_request(
-        request_type,
-        name,
-        response_time,
-        response_length,
-        response=None,
-        context=None,
-        exception=None,
-        start_time=None,
-        **_kw,
-    ):
-        buffer.add(
-            recorder.row_from_event(
-                request_type,
-                name,
-                response_time,
-                response_length,
-                response,
-                context,
-                exception,
-                start_time or 0.0,
-                worker_name,
-            )
-        )
+    buffer = _state["buffer"] = recorder.Buffer(worker_name)
+    environment.events.request.add_listener(buffer.on_request)
 
     if is_worker:
 
@@ -274,6 +250,9 @@ def _init(environment, **_kwargs):
     environment.events.quitting.add_listener(lambda **_: _close_run(final=False))
     atexit.register(_close_run, final=True)
     _handle_sigterm(runner)
+    # Everything imported so far lives as long as the process: keep it out of the
+    # collector's scans (boto3 alone is ~60k objects).
+    gc.freeze()
 
 
 def _handle_sigterm(runner):
@@ -328,7 +307,7 @@ def _open_run(environment, target):
     start = time.time()
     _state.update(run_dir=run_dir, test_start=start, table=table, end_reason="stopped")
     _state["writer"] = recorder.RowWriter(
-        run_dir / "requests.csv", lambda t: shapes.phase_at(table, t - start)
+        run_dir / "requests.csv", shapes.phase_clock(table, start)
     )
     write_run_json(
         run_dir,

@@ -15,7 +15,10 @@ Shapes:
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -86,6 +89,22 @@ def phase_at(table: list[Stage], elapsed_s: float) -> str:
     if stage is not None:
         return stage.phase
     return "tail" if elapsed_s >= 0 else "before"
+
+
+def phase_clock(table: list[Stage], start_epoch_s: float) -> Callable[[float], str]:
+    """:func:`phase_at` for epoch times, by bisection over the stage ends (it runs for
+    every recorded request)."""
+    ends = list(itertools.accumulate(stage.duration_s for stage in table))
+    phases = [stage.phase for stage in table]
+
+    def phase_of(epoch_s: float) -> str:
+        elapsed_s = epoch_s - start_epoch_s
+        if elapsed_s < 0:
+            return "before"
+        index = bisect.bisect_right(ends, elapsed_s)
+        return phases[index] if index < len(phases) else "tail"
+
+    return phase_of
 
 
 def gap_ends(table: list[Stage]) -> list[float]:

@@ -39,8 +39,8 @@ def test_row_takes_exact_times_and_whitelisted_headers(make_headers):
         "GET", "/", 12.3456789, 42, response, {"user": 7}, None, 1732270000.1234567, "local"
     )
     record = dict(zip(REQUEST_COLUMNS, row, strict=True))
-    assert record["start_time"] == "1732270000.123457"  # microseconds
-    assert record["e2e_ms"] == "12.346"
+    assert record["start_time"] == 1732270000.1234567  # the float as measured
+    assert record["e2e_ms"] == 12.3456789
     assert (record["status"], record["ok"], record["bytes"]) == (200, 1, 42)
     assert (record["request_id"], record["env_id"], record["cold"]) == (RID, "abc123", "1")
     assert record["seq"] == "1" and record["init_ms"] == ""
@@ -56,3 +56,21 @@ def test_row_for_a_failed_request_without_response():
     record = dict(zip(REQUEST_COLUMNS, row, strict=True))
     assert record["ok"] == 0 and record["status"] == 0 and record["request_id"] == ""
     assert record["error"].startswith("ConnectionRefusedError")
+
+
+def test_written_rows_read_back_as_the_exact_floats(tmp_path):
+    from analysis.join import load_requests
+    from locustfiles.recorder import RowWriter
+
+    starts = [1732270000.1234567, 1732270000.9998999, 1732270001.0000005]
+    writer = RowWriter(tmp_path / "requests.csv", lambda t: "hold" if t < 1732270001 else "idle")
+    writer.write(
+        [row_from_event("GET", "/a,b", 0.1 + i / 3, 1, None, None, None, t, "local")
+         for i, t in enumerate(starts)]
+    )  # fmt: skip
+    writer.close()
+    frame = load_requests(tmp_path)  # as the analysis reads it
+    assert frame["start_time"].tolist() == starts
+    assert frame["e2e_ms"].tolist() == [0.1 + i / 3 for i in range(3)]
+    assert frame["phase"].tolist() == ["hold", "hold", "idle"]
+    assert frame["name"].tolist() == ["/a,b"] * 3

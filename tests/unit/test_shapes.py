@@ -6,7 +6,14 @@ import sys
 import pytest
 
 from locustfiles import shapes
-from locustfiles.shapes import ShapeParams, build_table, phase_at, stage_at, total_seconds
+from locustfiles.shapes import (
+    ShapeParams,
+    build_table,
+    phase_at,
+    phase_clock,
+    stage_at,
+    total_seconds,
+)
 
 
 def test_ramp_idle_table():
@@ -19,6 +26,17 @@ def test_ramp_idle_table():
     assert phase_at(table, 38) == "c2-ramp"
     assert phase_at(table, 1000) == "tail"
     assert shapes.gap_ends(table) == [37.0]
+
+
+@pytest.mark.parametrize("shape", ["ramp-idle", "burst", "steps", "constant"])
+def test_phase_clock_agrees_with_phase_at(shape):
+    table = build_table(ShapeParams(shape, users=12, spawn_rate=5, hold_s=20, idle_s=15))
+    start = 1_732_270_000.0
+    phase_of = phase_clock(table, start)
+    for tenth in range(-20, int(total_seconds(table) * 10) + 50):
+        elapsed = tenth / 10 + 0.003
+        expected = phase_at(table, elapsed) if elapsed >= 0 else "before"
+        assert phase_of(start + elapsed) == expected
 
 
 def test_burst_starts_everyone_at_once():
