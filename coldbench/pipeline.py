@@ -18,6 +18,7 @@ from coldbench.config import Config
 from coldbench.errors import PipelineError
 from coldbench.rundir import create_run_dir, latest_run, read_run_json
 from coldbench.target import Target, read_target, write_target
+from locustfiles import options
 
 LOCUSTFILE = Path(locustfiles.__file__).parent / "locustfile.py"
 
@@ -60,46 +61,20 @@ def aws_up(config: Config, confirmed: bool) -> Target:
 def locust_command(
     config: Config, run_dir: Path | None, headless: bool, web_port: int = 8089
 ) -> list[str]:
-    load = config.load
     cmd = [
         sys.executable,
         "-m",
         "locust",
         "-f",
         str(LOCUSTFILE),
-        "--shape",
-        load.shape,
-        "--shape-users",
-        str(load.users),
-        "--shape-spawn-rate",
-        str(load.spawn_rate),
-        "--hold",
-        str(load.hold_s),
-        "--idle",
-        str(config.idle_gap_s()),
-        "--cycles",
-        str(load.cycles),
-        "--recycle-at-gap",
-        str(load.recycle_at_gap).lower(),
-        "--step-users",
-        str(load.step_users),
-        "--step-seconds",
-        str(load.step_s),
-        "--shape-run-time",
-        str(load.run_time_s),
-        "--path",
-        load.path,
-        "--method",
-        load.method,
-        "--payload",
-        load.payload,
+        *options.load_arguments(config),
         "--stop-timeout",
         "10",
         "--loglevel",
         "WARNING",
     ]
-    if load.workers > 1:
-        cmd += ["--processes", str(load.workers)]
+    if config.load.workers > 1:
+        cmd += ["--processes", str(config.load.workers)]
     if headless:
         assert run_dir is not None
         prefix = run_dir / "locust"
@@ -155,20 +130,7 @@ def run_locust(config: Config, run_dir: Path) -> int:
 
 
 def _params(config: Config):
-    from locustfiles.shapes import ShapeParams
-
-    load = config.load
-    return ShapeParams(
-        load.shape,
-        load.users,
-        load.spawn_rate,
-        load.hold_s,
-        config.idle_gap_s(),
-        load.cycles,
-        load.step_users,
-        load.step_s,
-        load.run_time_s,
-    )
+    return options.shape_params(lambda option: options.default(config, option))
 
 
 def analyse_and_render(run_dir: Path, config: Config, wait_s: float) -> tuple[dict, Path]:

@@ -25,7 +25,8 @@ from coldbench.config import load_config
 from coldbench.rundir import RUNS_DIR, create_run_dir, write_run_json
 from coldbench.target import read_target
 from infra.recycle import recycle
-from locustfiles import recorder, shapes
+from locustfiles import options, recorder, shapes
+from locustfiles.options import LOAD_OPTIONS
 from locustfiles.signing import Signer
 
 _CONFIG = load_config()
@@ -35,122 +36,22 @@ _user_ids = itertools.count(1)
 
 @events.init_command_line_parser.add_listener
 def _options(parser):
-    load = _CONFIG.load
-    ui = {"include_in_web_ui": True}
-    parser.add_argument(
-        "--shape",
-        choices=["ramp-idle", "burst", "steps", "constant"],
-        default=load.shape,
-        env_var="COLDBENCH_LOAD_SHAPE",
-        help="load shape",
-        **ui,
-    )
-    parser.add_argument(
-        "--shape-users",
-        type=int,
-        default=load.users,
-        env_var="COLDBENCH_LOAD_USERS",
-        help="peak users of the shape",
-        **ui,
-    )
-    parser.add_argument(
-        "--shape-spawn-rate",
-        type=float,
-        default=load.spawn_rate,
-        env_var="COLDBENCH_LOAD_SPAWN_RATE",
-        help="users started per second",
-        **ui,
-    )
-    parser.add_argument(
-        "--hold",
-        type=float,
-        default=load.hold_s,
-        env_var="COLDBENCH_LOAD_HOLD_S",
-        help="seconds at peak per cycle",
-        **ui,
-    )
-    parser.add_argument(
-        "--idle",
-        type=float,
-        default=_CONFIG.idle_gap_s(),
-        env_var="COLDBENCH_LOAD_IDLE_S",
-        help="idle gap seconds (> keep-alive)",
-        **ui,
-    )
-    parser.add_argument(
-        "--cycles",
-        type=int,
-        default=load.cycles,
-        env_var="COLDBENCH_LOAD_CYCLES",
-        help="ramp/hold/idle cycles",
-        **ui,
-    )
-    parser.add_argument(
-        "--recycle-at-gap",
-        type=str,
-        default=str(load.recycle_at_gap).lower(),
-        choices=["true", "false"],
-        env_var="COLDBENCH_LOAD_RECYCLE_AT_GAP",
-        help="recycle the function at each gap instead of waiting",
-        **ui,
-    )
-    parser.add_argument(
-        "--step-users",
-        type=int,
-        default=load.step_users,
-        env_var="COLDBENCH_LOAD_STEP_USERS",
-        help="steps: users added per step",
-        **ui,
-    )
-    parser.add_argument(
-        "--step-seconds",
-        type=float,
-        default=load.step_s,
-        env_var="COLDBENCH_LOAD_STEP_S",
-        help="steps: seconds per step",
-        **ui,
-    )
-    parser.add_argument(
-        "--shape-run-time",
-        type=float,
-        default=load.run_time_s,
-        env_var="COLDBENCH_LOAD_RUN_TIME_S",
-        help="constant: seconds",
-        **ui,
-    )
-    parser.add_argument(
-        "--path",
-        default=load.path,
-        env_var="COLDBENCH_LOAD_PATH",
-        help="request path (and query)",
-        **ui,
-    )
-    parser.add_argument(
-        "--method", default=load.method, env_var="COLDBENCH_LOAD_METHOD", help="HTTP method", **ui
-    )
-    parser.add_argument(
-        "--payload",
-        default=load.payload,
-        env_var="COLDBENCH_LOAD_PAYLOAD",
-        help="request body",
-        **ui,
-    )
+    for option in LOAD_OPTIONS:
+        parser.add_argument(
+            option.flag,
+            type=option.type,
+            choices=option.choices,
+            default=options.default(_CONFIG, option),
+            env_var=option.env_var,
+            help=option.help,
+            include_in_web_ui=True,
+        )
     parser.add_argument("--run-dir", default="", help="run directory (default: a new one per test)")
     parser.add_argument("--target-file", default="", help="target description to use")
 
 
 def shape_params(opts) -> shapes.ShapeParams:
-    return shapes.ShapeParams(
-        shape=opts.shape,
-        users=opts.shape_users,
-        spawn_rate=opts.shape_spawn_rate,
-        hold_s=opts.hold,
-        idle_s=opts.idle,
-        cycles=opts.cycles,
-        step_users=opts.step_users,
-        step_s=opts.step_seconds,
-        run_time_s=opts.shape_run_time,
-    )
+    return options.shape_params(lambda option: getattr(opts, option.dest))
 
 
 class ColdbenchShape(LoadTestShape):

@@ -1,0 +1,77 @@
+"""The locustfile's load options, in one table.
+
+The locustfile registers them as Locust custom arguments (command line, web UI,
+``COLDBENCH_LOAD_*`` variables), and ``coldbench run``/``ui`` passes the resolved config
+as the same flags, so each option is named once. No Locust import here: the CLI
+imports this module without gevent's monkey-patching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from coldbench.config import Config
+from locustfiles.shapes import ShapeParams
+
+
+@dataclass(frozen=True)
+class LoadOption:
+    flag: str
+    field: str  # the [load] key; also COLDBENCH_LOAD_<FIELD>
+    type: type
+    help: str
+    choices: tuple[str, ...] | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.flag.removeprefix("--").replace("-", "_")
+
+    @property
+    def env_var(self) -> str:
+        return f"COLDBENCH_LOAD_{self.field.upper()}"
+
+
+LOAD_OPTIONS = (
+    LoadOption("--shape", "shape", str, "load shape", ("ramp-idle", "burst", "steps", "constant")),
+    LoadOption("--shape-users", "users", int, "peak users of the shape"),
+    LoadOption("--shape-spawn-rate", "spawn_rate", float, "users started per second"),
+    LoadOption("--hold", "hold_s", float, "seconds at peak per cycle"),
+    LoadOption("--idle", "idle_s", float, "idle gap seconds (> keep-alive)"),
+    LoadOption("--cycles", "cycles", int, "ramp/hold/idle cycles"),
+    LoadOption(
+        "--recycle-at-gap",
+        "recycle_at_gap",
+        str,
+        "recycle the function at each gap instead of waiting",
+        ("true", "false"),
+    ),
+    LoadOption("--step-users", "step_users", int, "steps: users added per step"),
+    LoadOption("--step-seconds", "step_s", float, "steps: seconds per step"),
+    LoadOption("--shape-run-time", "run_time_s", float, "constant: seconds"),
+    LoadOption("--path", "path", str, "request path (and query)"),
+    LoadOption("--method", "method", str, "HTTP method"),
+    LoadOption("--payload", "payload", str, "request body"),
+)
+
+
+def default(config: Config, option: LoadOption):
+    """The option's value in ``config`` (the idle gap as resolved; booleans as text)."""
+    value = config.idle_gap_s() if option.field == "idle_s" else getattr(config.load, option.field)
+    return str(value).lower() if isinstance(value, bool) else value
+
+
+def load_arguments(config: Config) -> list[str]:
+    """``config``'s load settings as locustfile flags (``--flag=value``, so a value
+    that starts with ``-`` is not taken for a flag)."""
+    return [f"{o.flag}={default(config, o)}" for o in LOAD_OPTIONS]
+
+
+_SHAPE_FIELDS = set(ShapeParams.__dataclass_fields__)
+
+
+def shape_params(value_of: Callable[[LoadOption], Any]) -> ShapeParams:
+    """The shape's parameters, each option's value given by ``value_of``: parsed
+    Locust options in the locustfile, the resolved config in the pipeline."""
+    return ShapeParams(**{o.field: value_of(o) for o in LOAD_OPTIONS if o.field in _SHAPE_FIELDS})
