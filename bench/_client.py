@@ -1,7 +1,7 @@
 """Load clients run as their own process, so they never share a GIL with a server.
 
 python bench/_client.py sequential URL N      -> JSON list of [request_id, e2e_ms]
-python bench/_client.py concurrent URL SECONDS CONNECTIONS -> JSON {"requests", "rps"}
+python bench/_client.py concurrent URL SECONDS CONNECTIONS -> JSON {"requests", "rps", "cpu_s"}
 """
 
 import asyncio
@@ -44,10 +44,10 @@ async def concurrent(url: str, seconds: float, connections: int) -> dict:
 
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector) as session:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker(session) for _ in range(connections)))
-        elapsed = time.perf_counter() - start
-    return {"requests": done, "rps": done / elapsed}
+        elapsed, cpu_s = time.perf_counter() - start, time.process_time() - cpu
+    return {"requests": done, "rps": done / elapsed, "cpu_s": cpu_s}
 
 
 async def soak(url: str, seconds: float, connections: int, fault_every: int) -> list:

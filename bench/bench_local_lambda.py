@@ -12,6 +12,7 @@ CPU scaling is off here: the baselines run at full CPU, so the local Lambda must
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -24,6 +25,7 @@ import requests
 from analysis.collect import logs_client
 from analysis.platform import parse_report
 from coldbench.config import build_config
+from infra.local.environment import RUNTIME_PATHS
 from infra.local.stack import running
 
 HERE = Path(__file__).parent
@@ -51,6 +53,33 @@ def durations(stack, ids: set[str], field: str = "duration_ms") -> dict[str, flo
     return found
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (all its threads, live and ended), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def throughput_with_cpu(stack, seconds: float, connections: int) -> tuple[float, dict]:
+    """Request rate, and CPU ms per request of each part: client, the local Lambda's
+    own process, the environments (awslambdaric) and CloudWatch (moto)."""
+    client("concurrent", stack.target.url, "1", str(connections))  # start the environments
+    parts = {
+        "local Lambda process": [os.getpid()],
+        "environments": [e.proc.pid for e in stack.pool.envs.values() if e.proc],
+        "CloudWatch (moto)": [stack._moto.proc.pid] if stack._moto and stack._moto.proc else [],
+    }
+    before = {name: sum(map(cpu_seconds, pids)) for name, pids in parts.items()}
+    result = client("concurrent", stack.target.url, str(seconds), str(connections))
+    per_request = {"client": result["cpu_s"] * 1000 / result["requests"]}
+    for name, pids in parts.items():
+        used = sum(map(cpu_seconds, pids)) - before[name]
+        per_request[name] = used * 1000 / result["requests"]
+    return result["rps"], per_request
+
+
 def bare_throughput(seconds: float, connections: int) -> float:
     server = subprocess.Popen(
         [sys.executable, str(HERE / "_bare_server.py")], stdout=subprocess.PIPE, text=True
@@ -65,13 +94,16 @@ def bare_throughput(seconds: float, connections: int) -> float:
         server.wait()
 
 
-def import_awslambdaric_ms(runs: int) -> float:
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", "import awslambdaric"], check=True)
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+def import_awslambdaric_ms(no_site: bool = False) -> float:
+    """``python -c "import awslambdaric"``; with ``no_site``, as environments start
+    Python (``-S``, the runtime's libraries on PYTHONPATH): no venv site processing."""
+    cmd, env = [sys.executable, "-c", "import awslambdaric"], None
+    if no_site:
+        cmd.insert(1, "-S")
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(RUNTIME_PATHS)}
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env)
+    return (time.perf_counter() - start) * 1000
 
 
 def main(quick: bool = False) -> dict:
@@ -94,13 +126,14 @@ def main(quick: bool = False) -> dict:
         rows = client("sequential", url, str(n))
         found = durations(stack, {r[0] for r in rows})
         overhead = [e2e - found[rid] for rid, e2e in rows if rid in found]
-        rps = client("concurrent", url, str(seconds), str(connections))["rps"]
-        cold_rows, imports = [], []
+        rps, cpu_ms = throughput_with_cpu(stack, seconds, connections)
+        cold_rows, imports, imports_no_site = [], [], []
         for _ in range(colds):  # alternating with the baseline: both see the same machine
             requests.post(stack.target.control_url + "recycle", timeout=10)
             time.sleep(0.3)
             cold_rows.append(client("sequential", url, "1")[0])
-            imports.append(import_awslambdaric_ms(1))
+            imports.append(import_awslambdaric_ms())
+            imports_no_site.append(import_awslambdaric_ms(no_site=True))
         cold = [row[1] for row in cold_rows]
         inits = durations(stack, {row[0] for row in cold_rows}, "init_duration_ms")
     bare = bare_throughput(seconds, connections)
@@ -112,8 +145,10 @@ def main(quick: bool = False) -> dict:
         "throughput_rps": rps,
         "bare_aiohttp_rps": bare,
         "throughput_ratio": rps / bare,
+        "throughput_cpu_ms_per_request": cpu_ms,
         "cold_start_p50_ms": statistics.median(cold),
         "import_awslambdaric_ms": baseline_import,
+        "import_awslambdaric_no_site_ms": statistics.median(imports_no_site),
         "cold_ratio": statistics.median(cold) / baseline_import,
         "cold_init_duration_ms": statistics.median(inits.values()),
         # What a cold start costs beyond the runtime's own init (Init Duration): the
@@ -132,9 +167,19 @@ def main(quick: bool = False) -> dict:
         f"  [target >= 50%]  ({connections} connections, {seconds} s)"
     )
     print(
+        "    CPU per request: "
+        + ", ".join(f"{name} {ms:.2f} ms" for name, ms in cpu_ms.items())
+        + f" = {sum(cpu_ms.values()):.2f} ms; 50% of the bare rate on {os.cpu_count()} CPUs"
+        f" allows {(os.cpu_count() or 1) * 1000 / (0.5 * bare):.2f} ms"
+    )
+    print(
         f"  cold start: {figures['cold_start_p50_ms']:.1f} ms vs python -c 'import awslambdaric' "
         f"{baseline_import:.1f} ms = {figures['cold_ratio']:.2f}x  [target <= 1.5x]; "
         f"of which REPORT Init Duration {figures['cold_init_duration_ms']:.1f} ms"
+    )
+    print(
+        "    the baseline without the venv's site processing (python -S, as environments "
+        f"start): {figures['import_awslambdaric_no_site_ms']:.1f} ms"
     )
     print(
         f"  cold start beyond Init Duration: {figures['cold_beyond_init_ms']:.1f} ms "

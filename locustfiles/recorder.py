@@ -67,28 +67,6 @@ def _header_values(raw_headers: Any) -> list[str]:
     return [lowered.get(name, "") for name in _HEADER_NAMES]
 
 
-def row_from_event(
-    request_type: str,
-    name: str,
-    response_time: float,
-    response_length: int,
-    response: Any,
-    context: dict | None,
-    exception: BaseException | None,
-    start_time: float,
-    worker: str,
-) -> list:
-    """The ``requests.csv`` row of one ``request`` event, as :class:`Buffer` builds it
-    (phase left empty: the writer knows the shape). Times stay the floats Locust
-    measured; the CSV writer prints them in full."""
-    buffer = Buffer(worker)
-    buffer.on_request(
-        request_type, name, response_time, response_length, response, context, exception,
-        start_time,
-    )  # fmt: skip
-    return buffer.drain()[0]
-
-
 def _row(
     request_type, name, response_time, response_length, status, headers, context, exception,
     start_time, worker,

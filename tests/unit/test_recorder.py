@@ -8,7 +8,15 @@ import pytest
 from geventhttpclient.header import Headers
 
 from coldbench.rundir import REQUEST_COLUMNS
-from locustfiles.recorder import row_from_event
+from locustfiles.recorder import Buffer
+
+
+def row_from_event(*event, worker="local") -> list:
+    """One ``requests.csv`` row, built the way the listener and drain build it."""
+    buffer = Buffer(worker)
+    buffer.on_request(*event)
+    return buffer.drain()[0]
+
 
 RID = "3604209a-e9a3-11e6-939a-754dd98c7be3"
 
@@ -36,7 +44,7 @@ def _gevent_headers():
 def test_row_takes_exact_times_and_whitelisted_headers(make_headers):
     response = SimpleNamespace(status_code=200, headers=make_headers())
     row = row_from_event(
-        "GET", "/", 12.3456789, 42, response, {"user": 7}, None, 1732270000.1234567, "local"
+        "GET", "/", 12.3456789, 42, response, {"user": 7}, None, 1732270000.1234567
     )
     record = dict(zip(REQUEST_COLUMNS, row, strict=True))
     assert record["start_time"] == 1732270000.1234567  # the float as measured
@@ -52,7 +60,7 @@ def test_row_takes_exact_times_and_whitelisted_headers(make_headers):
 
 def test_row_for_a_failed_request_without_response():
     error = ConnectionRefusedError(111, "Connection refused")
-    row = row_from_event("GET", "/", 1.0, 0, None, None, error, 1.0, "w1")
+    row = row_from_event("GET", "/", 1.0, 0, None, None, error, 1.0, worker="w1")
     record = dict(zip(REQUEST_COLUMNS, row, strict=True))
     assert record["ok"] == 0 and record["status"] == 0 and record["request_id"] == ""
     assert record["error"].startswith("ConnectionRefusedError")
@@ -65,7 +73,7 @@ def test_written_rows_read_back_as_the_exact_floats(tmp_path):
     starts = [1732270000.1234567, 1732270000.9998999, 1732270001.0000005]
     writer = RowWriter(tmp_path / "requests.csv", lambda t: "hold" if t < 1732270001 else "idle")
     writer.write(
-        [row_from_event("GET", "/a,b", 0.1 + i / 3, 1, None, None, None, t, "local")
+        [row_from_event("GET", "/a,b", 0.1 + i / 3, 1, None, None, None, t)
          for i, t in enumerate(starts)]
     )  # fmt: skip
     writer.close()
