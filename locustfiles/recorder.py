@@ -14,6 +14,7 @@ tokens and signatures can never reach a file.
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,47 +45,56 @@ assert REQUEST_COLUMNS[:_FIRST] == (
 )  # fmt: skip
 assert REQUEST_COLUMNS[_FIRST + len(_HEADER_COLUMNS) :] == ("phase", "worker", "user")
 _dict_get = dict.get
+_ABSENT = ("", "")
+_PHASE = REQUEST_COLUMNS.index("phase")
+
+
+def csv_line(fields: list) -> str:
+    """``fields`` as the csv module writes a row (excel dialect), without the line end."""
+    out = io.StringIO()
+    csv.writer(out).writerow(fields)
+    return out.getvalue()[:-2]
+
+
+def _plain(text: str, separators: int) -> bool:
+    """Whether ``text``, fields joined by commas, is already valid CSV: exactly
+    ``separators`` commas and no quote or line break, so no field needs quoting."""
+    return (
+        text.count(",") == separators and '"' not in text and "\n" not in text and "\r" not in text
+    )
 
 
 def _header_values(raw_headers: Any) -> list[str]:
-    """The values of :data:`_HEADER_NAMES` ("" when absent), found case-insensitively."""
+    """The values of :data:`_HEADER_NAMES` ("" when absent), found case-insensitively;
+    a repeated field's values comma-joined."""
     if not raw_headers:
         return [""] * len(_HEADER_NAMES)
     if isinstance(raw_headers, Headers):
-        # FastHttpUser's headers are a dict keyed by the lowered name, holding a
-        # (name, value) pair or a list of them: read it directly, the fast path.
+        # geventhttpclient's Headers: a dict keyed by the lowered name, holding a
+        # (name, value) pair or, for a repeated field, a list of them.
         values = []
         for name in _HEADER_NAMES:
-            stored = _dict_get(raw_headers, name)
-            if stored is None:
-                values.append("")
-            elif stored.__class__ is tuple:
-                values.append(stored[1])
-            else:
-                values.append(", ".join(value for _, value in stored))
+            stored = _dict_get(raw_headers, name, _ABSENT)
+            values.append(
+                stored[1] if stored.__class__ is tuple else ", ".join(v for _, v in stored)
+            )
         return values
     lowered = {k.lower(): v for k, v in raw_headers.items()}
     return [lowered.get(name, "") for name in _HEADER_NAMES]
 
 
-def _row(
-    request_type, name, response_time, response_length, status, headers, context, exception,
-    start_time, worker,
-) -> list:  # fmt: skip
-    return [
-        start_time,
-        response_time,
-        request_type,
-        name,
-        status,
-        1 if exception is None else 0,
-        response_length or 0,
-        "" if exception is None else _error_text(exception),
-        *_header_values(headers),
-        "",
-        worker,
-        (context or {}).get("user", ""),
-    ]
+def _header_csv(raw_headers: Any) -> str:
+    """:func:`_header_values` as a CSV fragment (the fields joined by commas, quoted if
+    need be), fast for the common case: a FastHttpUser response where no field is
+    repeated (then each is a pair)."""
+    if raw_headers.__class__ is Headers:
+        try:
+            text = ",".join([_dict_get(raw_headers, name, _ABSENT)[1] for name in _HEADER_NAMES])
+        except (TypeError, IndexError):  # a repeated field: a list of pairs
+            text = ""
+        if text and _plain(text, len(_HEADER_NAMES) - 1):
+            return text
+    return csv_line(_header_values(raw_headers))
 
 
 def _error_text(exception: BaseException) -> str:
@@ -93,26 +103,26 @@ def _error_text(exception: BaseException) -> str:
 
 
 class RowWriter:
-    """Appends rows to a CSV file; fills the phase column from a phase function."""
+    """Appends rows (``(start_time, head, tail)`` from :meth:`Buffer.drain`) to a CSV
+    file, filling the phase column from a phase function of the start time."""
 
     def __init__(self, path: Path, phase_of: Callable[[float], str]):
         self.path = path
         self.phase_of = phase_of
         is_new = not path.exists()
         self._file = path.open("a", newline="", buffering=1 << 16)
-        self._csv = csv.writer(self._file)
         if is_new:
-            self._csv.writerow(REQUEST_COLUMNS)
+            self._file.write(",".join(REQUEST_COLUMNS) + "\r\n")
             self._file.flush()
         self.rows = 0
-        self._phase_index = REQUEST_COLUMNS.index("phase")
 
-    def write(self, rows: list[list]) -> None:
-        phase, phase_of = self._phase_index, self.phase_of
-        for row in rows:
-            if not row[phase]:
-                row[phase] = phase_of(float(row[0]))
-        self._csv.writerows(rows)
+    def write(self, rows: list) -> None:
+        if not rows:
+            return
+        phase_of = self.phase_of
+        lines = [head + phase_of(start) + tail for start, head, tail in rows]
+        lines.append("")
+        self._file.write("\r\n".join(lines))
         self.rows += len(rows)
 
     def flush(self) -> None:
@@ -128,13 +138,16 @@ class RowWriter:
 class Buffer:
     """Requests waiting to be written or sent; ``drain`` empties it atomically (gevent).
 
-    The ``request`` listener, on Locust's hot path, only keeps what the event carries;
-    rows are built in :meth:`drain`, once a second, in one tight loop, which costs far
-    less per request than building each row as its request ends.
+    The ``request`` listener, on Locust's hot path, keeps the event's values and the
+    whitelisted headers' text (not the response); lines are built in :meth:`drain`,
+    once a second, in one tight loop, which costs less per request than building each
+    as its request ends.
     """
 
     def __init__(self, worker: str = "local") -> None:
         self.worker = worker
+        worker_field = worker if _plain(worker, 0) else csv_line([worker])
+        self._tail = f",{worker_field},"  # a row's tail: worker, then user
         self._pending: list[tuple] = []
 
     def on_request(
@@ -147,18 +160,41 @@ class Buffer:
         context=None,
         exception=None,
         start_time=None,
+        url=None,
         **_kw,
     ) -> None:
         """Listener for Locust's ``request`` event. The body is not kept: holding
         responses until the next flush would hold their payloads too."""
         status = getattr(response, "status_code", 0) or 0
-        headers = getattr(response, "headers", None)
+        # Read now, so the response's headers are freed with it: holding every
+        # response's header dict for a second costs more than reading them here.
+        headers = _header_csv(getattr(response, "headers", None))
+        user = context.get("user", "") if context else ""
         self._pending.append(
-            (request_type, name, response_time, response_length, status, headers, context,
+            (request_type, name, response_time, response_length or 0, status, headers, user,
              exception, start_time or 0.0)
         )  # fmt: skip
 
-    def drain(self) -> list[list]:
+    def drain(self) -> list[tuple[float, str, str]]:
+        """Every pending request as ``(start_time, head, tail)`` for :class:`RowWriter`
+        (sent as is from a worker to the master): its CSV line is ``head + phase +
+        tail``, the phase being filled where the run's clock is (the master).
+
+        Fields are joined as text at once (``str`` of a float is its exact shortest
+        repr, as the csv module writes it); a row that needs quoting goes through
+        ``csv``. One loop, no call per row: this runs for every request.
+        """
         pending, self._pending = self._pending, []
-        worker = self.worker
-        return [_row(*event, worker) for event in pending]
+        tail = self._tail
+        rows = []
+        append = rows.append
+        for method, name, e2e_ms, size, status, headers, user, exception, start in pending:
+            ok, error = (1, "") if exception is None else (0, _error_text(exception))
+            head = f"{start},{e2e_ms},{method},{name},{status},{ok},{size},{error},{headers},"
+            if not _plain(head, _PHASE):
+                head = csv_line([start, e2e_ms, method, name, status, ok, size, error])
+                head += f",{headers},"
+            if user.__class__ is not int and not _plain(str(user), 0):
+                user = csv_line([user])
+            append((start, head, f"{tail}{user}"))
+        return rows
