@@ -106,6 +106,10 @@ class FunctionUrlUser(FastHttpUser):
         # and re-validated through Locust's and geventhttpclient's dict paths.
         self.sent_headers = self.client.client.default_headers
         self.sent_headers.update(self.base_headers)
+        # Locust sets its own Accept-Encoding per request unless one is passed: a
+        # configured one has to be passed with each request to win.
+        encodings = [v for k, v in self.base_headers.items() if k.lower() == "accept-encoding"]
+        self.request_headers = {"Accept-Encoding": encodings[-1]} if encodings else None
         self.signed_second = -1
 
     @task
@@ -121,6 +125,7 @@ class FunctionUrlUser(FastHttpUser):
             self.method,
             self.path,
             data=self.body or None,
+            headers=self.request_headers,
             name=self.path,
             context=self.request_context,
         )
