@@ -220,6 +220,12 @@ def _table(rows: list[list], header: list[str]) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+def _configured_runtime(fn: dict) -> str:
+    """A local run says when the function is configured with another runtime for AWS."""
+    configured = fn.get("configured_runtime")
+    return f" (configured {html.escape(str(configured))} for AWS)" if configured else ""
+
+
 def _fmt(value) -> str:
     if isinstance(value, float):
         return f"{value:,.2f}"
@@ -252,7 +258,7 @@ def render(a: Analysis) -> Path:
     meta = (
         f"{html.escape(str(s['target'].get('kind')))} target {html.escape(str(s['target'].get('function_name')))}: "
         f"{fn.get('variant')} variant, {fn.get('memory_mb')} MB, {fn.get('architecture')}, "
-        f"{fn.get('runtime')}, CPU scaling {fn.get('cpu_scaling', 'AWS')}; shape "
+        f"{fn.get('runtime')}{_configured_runtime(fn)}, CPU scaling {fn.get('cpu_scaling', 'AWS')}; shape "
         f"{html.escape(str(s['load'].get('shape')))} with {s['load'].get('users')} users"
     )
     plots = [

@@ -21,6 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 RUNTIME_PATHS = list(dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib")))
+# The runtime environments really run: this interpreter. Lambda's runtime client keys
+# behaviour on AWS_EXECUTION_ENV (JSON encoding, how it polls for events), so it names
+# this one, whatever the function is configured with for AWS.
+LOCAL_RUNTIME = "python{}.{}".format(*sys.version_info[:2])
 SETPRIV = shutil.which("setpriv")  # util-linux; sets the parent-death signal, then execs
 
 
@@ -67,7 +71,7 @@ class FunctionSpec:
     log_format: str
     version: str = "$LATEST"
     user_env: dict = field(default_factory=dict)
-    runtime: str = "python3.12"
+    runtime: str = LOCAL_RUNTIME
 
 
 def read_memory_kb(status: bytes) -> tuple[int, int]:

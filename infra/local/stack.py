@@ -128,7 +128,6 @@ class LocalLambda:
             log_group=self.log_group,
             log_format=fn.log_format,
             user_env=dict(fn.env),
-            runtime=fn.runtime,
         )
         limit = cfg.local.max_environments
         if fn.reserved_concurrency:
@@ -169,7 +168,8 @@ class LocalLambda:
                 "memory_mb": fn.memory_mb,
                 "timeout_s": fn.timeout_s,
                 "architecture": fn.architecture,
-                "runtime": fn.runtime,
+                "runtime": spec.runtime,  # what ran; the configured one is for AWS
+                **({"configured_runtime": fn.runtime} if fn.runtime != spec.runtime else {}),
                 "log_format": fn.log_format,
                 "reserved_concurrency": fn.reserved_concurrency,
                 "provisioned_concurrency": fn.provisioned_concurrency,

@@ -15,6 +15,7 @@ import functools
 import json
 import logging
 import math
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -26,7 +27,7 @@ from botocore.config import Config as BotoConfig
 
 log = logging.getLogger(__name__)
 
-RUNTIME_VERSION = "python:3.12.mainlinev2.v1"
+RUNTIME_VERSION = "python:{}.{}.local".format(*sys.version_info[:2])  # INIT_START
 _FLUSH_INTERVAL_S = 0.5
 _MAX_BATCH_EVENTS = 5000
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import boto3
 import pytest
@@ -63,6 +67,32 @@ def test_cold_then_warm_with_init_duration_only_on_cold(local_stack):
         assert found[ids[1]]["init_duration_ms"] is None
         # Billed Duration includes init for on-demand functions (since August 2025).
         assert found[ids[0]]["billed_duration_ms"] >= found[ids[0]]["init_duration_ms"]
+
+
+def test_environment_variables_are_lambdas_and_name_the_runtime_that_runs(local_stack):
+    with local_stack(function={"runtime": "python3.12", "memory_mb": 256}) as stack:
+        env = get(stack, params={"mode": "environ"}).json()
+        running = "python{}.{}".format(*sys.version_info[:2])
+        # awslambdaric keys its behaviour on this: it must name the interpreter that runs.
+        assert env["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{running}"
+        assert stack.target.function["runtime"] == running
+        if running != "python3.12":
+            assert stack.target.function["configured_runtime"] == "python3.12"
+        assert env["AWS_LAMBDA_FUNCTION_NAME"] == stack.function_name
+        assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+        assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
+        assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "on-demand"
+        assert env["AWS_LAMBDA_LOG_GROUP_NAME"] == stack.log_group
+        assert re.fullmatch(
+            r"\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{32}", env["AWS_LAMBDA_LOG_STREAM_NAME"]
+        )
+        assert env["_HANDLER"] == "app.handler" and env["TZ"] == ":UTC"
+        assert (Path(env["LAMBDA_TASK_ROOT"]) / "app.py").is_file()
+        assert env["AWS_REGION"] == stack.target.region
+        assert env["AWS_ACCESS_KEY_ID"].startswith("ASIA") and env["AWS_SESSION_TOKEN"]
+        # Nothing of the machine's own leaks in: not its credentials, not coldbench's config.
+        assert env["AWS_ACCESS_KEY_ID"] != os.environ.get("AWS_ACCESS_KEY_ID")
+        assert not [key for key in env if key.startswith("COLDBENCH_")]
 
 
 @pytest.mark.parametrize("freeze", [True, False])

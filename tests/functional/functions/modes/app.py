@@ -35,6 +35,8 @@ def handler(event, context):
         time.sleep(float(params.get("s", "1")))
     if mode == "ticks":
         return {"statusCode": 200, "body": str(_ticks[0])}
+    if mode == "environ":
+        return {"statusCode": 200, "body": json.dumps(dict(os.environ))}
     if mode == "echo":
         return {"statusCode": 200, "body": json.dumps(event)}
     if mode == "string":
