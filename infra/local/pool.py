@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 
 from infra.local.cgroups import CpuScaler
+from infra.local.children import watch_children_with_pidfd
 from infra.local.environment import Environment, FunctionSpec, Invocation, Outcome
 from infra.local.runtime_api import RuntimeApi
 from infra.local.telemetry import RUNTIME_VERSION, Report, Telemetry, billed_ms, iso_ms
@@ -87,6 +88,7 @@ class Pool:
 
     # -- lifecycle of the pool ---------------------------------------------------------
     async def start(self) -> None:
+        watch_children_with_pidfd()
         await self.api.start()
         self._watcher = asyncio.create_task(self._watch())
         await asyncio.gather(*(self._provision_one() for _ in range(self.settings.provisioned)))

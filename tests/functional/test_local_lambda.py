@@ -193,6 +193,21 @@ def test_crash_is_502_and_environment_replaced(local_stack):
         assert after.headers["x-coldbench-env"] != before.headers["x-coldbench-env"]
 
 
+def test_two_local_lambdas_at_once_each_see_their_environments_end(local_stack):
+    """Each stack runs its own event loop; every environment's exit must still reach the
+    loop that started it (the child watcher is shared by the process)."""
+    with local_stack() as one, local_stack() as two:
+        for stack in (one, two):
+            assert get(stack).status_code == 200
+            wait_idle(stack)
+            crashed = get(stack, "/?mode=crash")
+            assert crashed.status_code == 502
+            # Seen as an exit, not left to run into the function timeout.
+            record = reports(stack, 2)[crashed.headers["x-amzn-RequestId"]]
+            assert (record["status"], record["error_type"]) == ("error", "Runtime.ExitError")
+            assert get(stack).headers["x-coldbench-cold"] == "1"
+
+
 def test_init_error_is_502(local_stack):
     source = {"source": str(FUNCTIONS / "initfail")}
     with local_stack(function=source) as stack:
