@@ -1,6 +1,7 @@
 """Load clients run as their own process, so they never share a GIL with a server.
 
 python bench/_client.py sequential URL N      -> JSON list of [request_id, e2e_ms]
+python bench/_client.py cold URL RECYCLE_URL   -> JSON [request_id, e2e_ms] of one cold start
 python bench/_client.py concurrent URL SECONDS CONNECTIONS -> JSON {"requests", "rps", "cpu_s"}
 """
 
@@ -12,21 +13,41 @@ import time
 from urllib.parse import urlsplit
 
 
-def sequential(url: str, count: int) -> list:
+def _connect(url: str) -> http.client.HTTPConnection:
+    import socket
+
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port)
     conn.connect()
-    import socket
-
     conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    out = []
-    for _ in range(count):
-        start = time.perf_counter()
-        conn.request("GET", parts.path or "/")
-        response = conn.getresponse()
-        response.read()
-        out.append([response.getheader("x-amzn-RequestId"), (time.perf_counter() - start) * 1000])
-    return out
+    return conn
+
+
+def _timed_get(conn: http.client.HTTPConnection, path: str) -> list:
+    start = time.perf_counter()
+    conn.request("GET", path)
+    response = conn.getresponse()
+    response.read()
+    return [response.getheader("x-amzn-RequestId"), (time.perf_counter() - start) * 1000]
+
+
+def sequential(url: str, count: int) -> list:
+    conn = _connect(url)
+    return [_timed_get(conn, urlsplit(url).path or "/") for _ in range(count)]
+
+
+def cold(url: str, recycle_url: str) -> list:
+    """One cold start as a load-test user sees it after an idle gap: on a connection
+    and a client already used (a fresh process's first request costs ~1 ms of its
+    own), then ``recycle``, then the timed request. -> [request_id, e2e_ms]"""
+    conn = _connect(url)
+    path = urlsplit(url).path or "/"
+    _timed_get(conn, path)
+    control = _connect(recycle_url)
+    control.request("POST", urlsplit(recycle_url).path)
+    control.getresponse().read()
+    time.sleep(0.3)  # retired environments exit
+    return _timed_get(conn, path)
 
 
 async def concurrent(url: str, seconds: float, connections: int) -> dict:
@@ -92,6 +113,8 @@ if __name__ == "__main__":
     if mode == "soak":
         args = float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
         print(json.dumps(asyncio.run(soak(url, *args))))
+    elif mode == "cold":
+        print(json.dumps(cold(url, sys.argv[3])))
     elif mode == "sequential":
         print(json.dumps(sequential(url, int(sys.argv[3]))))
     else:
