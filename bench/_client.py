@@ -38,7 +38,7 @@ def sequential(url: str, count: int) -> list:
 
 def cold(url: str, recycle_url: str) -> list:
     """One cold start as a load-test user sees it after an idle gap: on a connection
-    and a client already used (a fresh process's first request costs ~1 ms of its
+    and a client already used (a fresh process's first request costs ~0.8 ms of its
     own), then ``recycle``, then the timed request. -> [request_id, e2e_ms]"""
     conn = _connect(url)
     path = urlsplit(url).path or "/"
