@@ -8,14 +8,13 @@ python bench/_client.py concurrent URL SECONDS CONNECTIONS -> JSON {"requests", 
 import asyncio
 import http.client
 import json
+import socket
 import sys
 import time
 from urllib.parse import urlsplit
 
 
 def _connect(url: str) -> http.client.HTTPConnection:
-    import socket
-
     parts = urlsplit(url)
     conn = http.client.HTTPConnection(parts.hostname, parts.port)
     conn.connect()

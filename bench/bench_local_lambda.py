@@ -38,15 +38,17 @@ def client(*args: str) -> object:
     )
 
 
-def durations(stack, ids: set[str], field: str = "duration_ms") -> dict[str, float]:
+def reports(stack, ids: set[str]) -> dict[str, dict]:
+    """The REPORT records of ``ids`` by request id, read back from CloudWatch once all
+    have arrived (or after ~15 s)."""
     logs = logs_client(stack.target)
-    found: dict[str, float] = {}
+    found: dict[str, dict] = {}
     for _ in range(30):
         for page in logs.get_paginator("filter_log_events").paginate(logGroupName=stack.log_group):
             for event in page["events"]:
                 record = parse_report(event["message"])
                 if record and record["request_id"] in ids:
-                    found[record["request_id"]] = record[field]
+                    found[record["request_id"]] = record
         if len(found) == len(ids):
             break
         time.sleep(0.5)
@@ -124,8 +126,8 @@ def main(quick: bool = False) -> dict:
         url = stack.target.url
         client("sequential", url, "20")  # warm up one environment
         rows = client("sequential", url, str(n))
-        found = durations(stack, {r[0] for r in rows})
-        overhead = [e2e - found[rid] for rid, e2e in rows if rid in found]
+        found = reports(stack, {r[0] for r in rows})
+        overhead = [e2e - found[rid]["duration_ms"] for rid, e2e in rows if rid in found]
         rps, cpu_ms = throughput_with_cpu(stack, seconds, connections)
         cold_rows, imports, imports_no_site = [], [], []
         for _ in range(colds):  # alternating with the baseline: both see the same machine
@@ -133,8 +135,9 @@ def main(quick: bool = False) -> dict:
             imports.append(import_awslambdaric_ms())
             imports_no_site.append(import_awslambdaric_ms(no_site=True))
         cold = [row[1] for row in cold_rows]
-        inits = durations(stack, {row[0] for row in cold_rows}, "init_duration_ms")
-        cold_durations = durations(stack, {row[0] for row in cold_rows})
+        cold_reports = reports(stack, {row[0] for row in cold_rows})
+    inits = {rid: record["init_duration_ms"] for rid, record in cold_reports.items()}
+    cold_durations = [record["duration_ms"] for record in cold_reports.values()]
     bare = bare_throughput(seconds, connections)
     baseline_import = statistics.median(imports)
     figures = {
@@ -150,9 +153,9 @@ def main(quick: bool = False) -> dict:
         "import_awslambdaric_no_site_ms": statistics.median(imports_no_site),
         "cold_ratio": statistics.median(cold) / baseline_import,
         "cold_init_duration_ms": statistics.median(inits.values()),
+        "cold_invocation_duration_ms": statistics.median(cold_durations),
         # Init Duration is AWS's runtime client starting, unmodified: its share of the
         # target is beyond what the local Lambda can change.
-        "cold_invocation_duration_ms": statistics.median(cold_durations.values()),
         "cold_init_ratio": statistics.median(inits.values()) / baseline_import,
         # What a cold start costs beyond the runtime's own init (Init Duration): the
         # front end, spawning, the first invocation and the response.

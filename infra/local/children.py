@@ -56,18 +56,16 @@ if sys.version_info < (3, 12):  # the class asyncio deprecates from 3.12 on
             return True  # asyncio never calls it
 
 
-def watch_children_with_pidfd() -> bool:
+def watch_children_with_pidfd() -> None:
     """Install the pidfd watcher on Python 3.11 (3.12+ uses pidfds on its own).
 
-    Returns whether children are watched through pidfds; without pidfds (Linux < 5.3,
-    a seccomp policy) asyncio's default stays.
+    Without pidfds (Linux < 5.3, a seccomp policy) asyncio's default watcher stays.
     """
     if sys.version_info >= (3, 12):
-        return True
+        return
     try:
         os.close(os.pidfd_open(os.getpid()))
     except (AttributeError, OSError):
-        return False
+        return
     if not isinstance(asyncio.get_child_watcher(), _PidfdWatcher):
         asyncio.set_child_watcher(_PidfdWatcher())
-    return True
