@@ -22,7 +22,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
 from analysis.errors import CollectError
-from analysis.platform import parse_report
+from analysis.platform import parse_logs_dropped, parse_report
 from coldbench.rundir import METRIC_COLUMNS, PLATFORM_FIELDS, read_run_json, write_run_json
 from coldbench.target import Target
 
@@ -50,6 +50,28 @@ class CollectResult:
     skipped_events: int
     complete: bool
     metrics_rows: int
+    logs_dropped: dict[str, int]
+
+
+def fetch_logs_dropped(logs, log_group: str, start_ms: int, end_ms: int, sleep=time.sleep) -> dict:
+    """What ``platform.logsDropped`` records in the window say was lost, summed."""
+    lost = {"events": 0, "bytes": 0, "reports": 0, "records": 0}
+    pages = _pages(
+        logs,
+        sleep,
+        logGroupName=log_group,
+        startTime=start_ms,
+        endTime=end_ms - 1,
+        filterPattern='"platform.logsDropped"',
+    )
+    for page in pages:
+        for event in page.get("events", []):
+            found = parse_logs_dropped(event["message"])
+            if found is not None:
+                lost["records"] += 1
+                for key, value in found.items():
+                    lost[key] += value
+    return lost
 
 
 def _session(target: Target) -> tuple[boto3.session.Session, dict]:
@@ -182,6 +204,7 @@ def collect(
     settle_s = settle_s if settle_s is not None else (3.0 if target.kind == "local" else 60.0)
     deadline = time.monotonic() + wait_s
     found: dict[str, dict] = {}
+    dropped = {"events": 0, "bytes": 0, "reports": 0, "records": 0}
     skipped, last_count, last_growth, error = 0, -1, time.monotonic(), ""
     try:
         while True:
@@ -195,6 +218,7 @@ def collect(
             if covered or settled or time.monotonic() >= deadline:
                 break
             time.sleep(1.0 if target.kind == "local" else 10.0)
+        dropped = fetch_logs_dropped(logs, target.log_group, start_ms, end_ms)
     except (ClientError, BotoCoreError) as exc:
         error = f"FilterLogEvents on {target.log_group}: {exc}"
     finally:
@@ -217,6 +241,7 @@ def collect(
             "records": len(found),
             "expected": expected,
             "skipped_events": skipped,
+            "logs_dropped": dropped,
             "complete": complete,
             "error": error,
             "collected_ms": int(time.time() * 1000),
@@ -224,7 +249,13 @@ def collect(
     )
     if error:
         raise CollectError(f"{error} (kept {len(found)} records; collection marked incomplete)")
-    return CollectResult(len(found), expected, skipped, complete, metrics_rows)
+    if dropped["events"]:
+        print(
+            f"collect: the platform says {dropped['events']} log events were lost before "
+            f"reaching CloudWatch, {dropped['reports']} of them REPORT records",
+            file=sys.stderr,
+        )
+    return CollectResult(len(found), expected, skipped, complete, metrics_rows, dropped)
 
 
 def _progress(found: int, expected: int) -> None:

@@ -103,3 +103,34 @@ def parse_report(message: str) -> dict | None:
     if stripped.startswith("{"):
         return parse_json(stripped)
     return parse_text(stripped)
+
+
+def parse_logs_dropped(message: str) -> dict | None:
+    """A ``platform.logsDropped`` record: ``{"events", "bytes", "reports"}`` lost, or None.
+
+    Lambda writes one when it drops a function's logs; the local Lambda writes one when
+    CloudWatch could not take some events, with ``droppedReports`` (its own field) saying
+    how many of them were REPORT records.
+    """
+    stripped = message.lstrip()
+    if not stripped.startswith("{"):
+        return None
+    try:
+        data = json.loads(stripped)
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(data, dict) or data.get("type") != "platform.logsDropped":
+        return None
+    body = data.get("record")
+    if not isinstance(body, dict):
+        return None
+
+    def count(key: str) -> int:
+        value = body.get(key)
+        return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else 0
+
+    return {
+        "events": count("droppedRecords"),
+        "bytes": count("droppedBytes"),
+        "reports": count("droppedReports"),
+    }

@@ -273,9 +273,18 @@ def render(a: Analysis) -> Path:
     figures = "".join(plot(a) for plot in plots)
     errors = _table([[k, v] for k, v in s["errors"].items()], ["error", "count"])
     unmatched = s["unmatched"]
+    lost = s["lost_telemetry"]
+    lost_note = (
+        f'<p class="fail"><b>{lost["log_events"]:,} log events were lost</b> before reaching '
+        f"CloudWatch, {lost['report_records']:,} of them REPORT records: their requests have "
+        "no in-function figures.</p>"
+        if lost["log_events"]
+        else ""
+    )
     body = f"""<h1>coldbench report — {html.escape(s["run_id"])}</h1>
 <p class="meta">{meta}</p>
 {"" if s["completed"] else '<p class="fail"><b>This run did not complete</b>: figures cover what was recorded.</p>'}
+{lost_note}
 <h2>SLO verdicts</h2><div class="cards">{verdicts}</div>
 <div class="cards">{cards}</div>
 <h2>Plots</h2>{figures}

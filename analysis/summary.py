@@ -69,6 +69,7 @@ def build_summary(run: dict, df: pd.DataFrame, config: Config) -> dict:
         .size()
         .sort_values(ascending=False)
     )
+    dropped = run.get("collection", {}).get("logs_dropped") or {}
     summary = {
         "run_id": run["run_id"],
         "completed": bool(run.get("completed")),
@@ -86,6 +87,11 @@ def build_summary(run: dict, df: pd.DataFrame, config: Config) -> dict:
             "count": len(unmatched),
             "with_request_id": int((unmatched["request_id"] != "").sum()),
             "sample": unmatched["request_id"].head(20).tolist(),
+        },
+        # What the platform said it lost before CloudWatch (platform.logsDropped).
+        "lost_telemetry": {
+            "log_events": int(dropped.get("events", 0)),
+            "report_records": int(dropped.get("reports", 0)),
         },
         "inconsistent_rows": int(df["inconsistent"].sum()),
         "probe_report_disagreements": int(df["disagree"].sum()),
@@ -150,6 +156,12 @@ def one_screen(summary: dict) -> str:
         lines.append(
             f"SLO {verdict['name']} < {verdict['threshold']:g}: {shown} "
             f"{'PASS' if verdict['ok'] else 'FAIL'}"
+        )
+    lost = summary["lost_telemetry"]
+    if lost["log_events"]:
+        lines.append(
+            f"WARNING: {lost['log_events']} log events were lost before reaching CloudWatch, "
+            f"{lost['report_records']} of them REPORT records: in-function figures miss them"
         )
     if not summary["completed"]:
         lines.append("NOTE: the run did not complete; figures cover what was recorded")

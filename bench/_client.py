@@ -78,7 +78,7 @@ async def soak(url: str, seconds: float, connections: int, fault_every: int) -> 
 
     import aiohttp
 
-    faults = itertools.cycle(["exception", "crash", "hang", "oversize", "memory"])
+    faults = itertools.cycle(["exception", "crash", "hang", "oversize", "memory", "noisy"])
     counter = itertools.count(1)
     deadline = time.perf_counter() + seconds
     out = []

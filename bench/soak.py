@@ -33,6 +33,7 @@ EXPECTED = {
     "hang": (502, "timeout"),
     "oversize": (502, "error"),
     "memory": (502, "error"),
+    "noisy": (200, "success"),
 }
 
 
@@ -105,7 +106,8 @@ def main() -> None:
         rows = json.loads(out.stdout)
         time.sleep(keep_alive + 3)
         stop.set()
-        envs_after = stack.pool.status()["environments"]
+        status = stack.pool.status()
+        envs_after = status["environments"]
         logs = logs_client(stack.target)
         now = int(time.time() * 1000)
         found, _ = fetch_reports(
@@ -119,6 +121,7 @@ def main() -> None:
             found, _ = fetch_reports(
                 logs, stack.log_group, '"platform.report"', now - 3_600_000, now + 60_000
             )
+    delivery = status["telemetry"]
     unanswered = [r for r in rows if r[1] == 0]
     slow = [r for r in rows if r[3] > (timeout_s + 5) * 1000]
     wrong_status = [r for r in rows if r[1] not in (0, 429) and r[1] != EXPECTED[r[0]][0]]
@@ -141,6 +144,11 @@ def main() -> None:
     print(
         f"  invocations {len(invoked):,}; REPORT records {len(found):,}; lost records {len(lost)} [must be 0]; "
         f"REPORT with the wrong status {len(wrong_report)}"
+    )
+    print(
+        f"  log events delivered {delivery['delivered']:,}; lost {delivery['lost']} [must be 0] "
+        f"({delivery['reports_lost']} REPORT records); long lines split into {delivery['split']} "
+        f"extra events; requests retried {delivery['retried']}"
     )
     if wrong_report:
         mismatches = collections.Counter(

@@ -33,6 +33,7 @@ _WATCH_INTERVAL_S = 0.1
 # An idle environment is frozen (SIGSTOP) once idle this long, not at once: reuse within
 # the grace skips a stop/continue pair, the bulk of the per-invocation cost under load.
 _FREEZE_GRACE_S = 0.02
+_MAX_PENDING_LINE = 1 << 20  # bytes of one unfinished line held before part is shipped
 
 
 class Throttled(Exception):
@@ -124,7 +125,12 @@ class Pool:
         states: dict[str, int] = {}
         for env in self.envs.values():
             states[env.state] = states.get(env.state, 0) + 1
-        return {"environments": len(self.envs), "states": states, **self.counters}
+        return {
+            "environments": len(self.envs),
+            "states": states,
+            **self.counters,
+            "telemetry": dict(self.telemetry.counts),
+        }
 
     # -- environments ------------------------------------------------------------------
     def _active(self) -> int:
@@ -174,16 +180,26 @@ class Pool:
             return "Sandbox.Timedout"
 
     async def _pump_output(self, env: Environment) -> None:
-        """Forward the function's own output to its log stream, line by line."""
+        """Forward the function's own output to its log stream: one event per line, none
+        for an empty line (as Lambda splits ``print`` output), and every byte of a line
+        however long (the telemetry splits it at CloudWatch's event size)."""
         assert env.proc is not None and env.proc.stdout is not None
-        while True:
-            try:
-                line = await env.proc.stdout.readline()
-            except ValueError:  # a line longer than the buffer: ship what we have
-                line = await env.proc.stdout.read(1 << 20)
-            if not line:
-                return
-            self.telemetry.log(env.log_stream, line.decode(errors="replace").rstrip("\n"))
+        reader, stream, log_line = env.proc.stdout, env.log_stream, self.telemetry.log
+        pending = b""
+        while chunk := await reader.read(1 << 16):
+            pending += chunk
+            if b"\n" not in chunk:
+                if len(pending) > _MAX_PENDING_LINE:  # a line with no end: ship what we have
+                    cut = _char_boundary(pending, _MAX_PENDING_LINE)
+                    log_line(stream, pending[:cut].decode(errors="replace"))
+                    pending = pending[cut:]
+                continue
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                if line:
+                    log_line(stream, line.decode(errors="replace"))
+        if pending:
+            log_line(stream, pending.decode(errors="replace"))
 
     async def _wait_exit(self, env: Environment) -> None:
         assert env.proc is not None
@@ -359,6 +375,14 @@ class Pool:
                 ("ProvisionedConcurrencyUtilization", used / self.settings.provisioned, "None"),
             ]
         self.telemetry.metrics(values, now)
+
+
+def _char_boundary(data: bytes, limit: int) -> int:
+    """The largest cut at or below ``limit`` that does not split a UTF-8 character."""
+    cut = limit
+    while cut > 0 and (data[cut] & 0xC0) == 0x80:
+        cut -= 1
+    return cut or limit
 
 
 def _iso_now() -> str:

@@ -6,7 +6,12 @@ and the function's own output go to CloudWatch Logs, one stream per environment;
 local moto server, so ``collect`` reads them with the same boto3 code as on AWS.
 
 A background thread ships batches every half second so the event loop serving
-requests never waits on CloudWatch.
+requests never waits on CloudWatch. One bad event never costs its batch: events are
+shaped into what ``PutLogEvents`` accepts first (:mod:`logbatch`), a refused request is
+halved until the event it refuses stands alone, and a failed request is retried with
+backoff. What still cannot be delivered is counted (:attr:`Telemetry.counts`) and, as
+Lambda does when it drops logs, a ``platform.logsDropped`` record in the stream says how
+many events (and REPORT records) were lost, so ``collect`` can report them with the run.
 """
 
 from __future__ import annotations
@@ -24,12 +29,17 @@ from datetime import UTC, datetime
 
 import boto3
 from botocore.config import Config as BotoConfig
+from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
+
+from infra.local.logbatch import is_report, plan_batches, rejected_indexes
 
 log = logging.getLogger(__name__)
 
 RUNTIME_VERSION = "python:{}.{}.local".format(*sys.version_info[:2])  # INIT_START
 _FLUSH_INTERVAL_S = 0.5
-_MAX_BATCH_EVENTS = 5000
+_MAX_ATTEMPTS = 6  # a batch is tried over ~30 s (0.5 s doubling, at most 8 s apart)
+_REFUSED = {"InvalidParameterException", "DataAlreadyAcceptedException"}
+DROPPED_REASON = "Some logs could not be delivered to CloudWatch Logs"
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,17 @@ class Telemetry:
         self._metrics: dict[tuple[int, str, str], list[float]] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="telemetry", daemon=True)
+        # Touched by the shipping thread only (and by stop() once it has ended).
+        self._pending: list[tuple[float, int, str, list[dict]]] = []  # due, attempts, ...
+        self._dropped: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+        self.counts = {
+            "delivered": 0,  # events CloudWatch stored
+            "split": 0,  # extra events from splitting lines over the event size limit
+            "empty": 0,  # empty events set aside (they hold nothing)
+            "retried": 0,  # requests tried again after a failure
+            "lost": 0,  # events set aside or undeliverable: their content is gone
+            "reports_lost": 0,  # REPORT records among them
+        }
 
     # -- recording (any thread) -------------------------------------------------------
     def log(self, stream: str, message: str, epoch_s: float | None = None) -> None:
@@ -194,23 +215,117 @@ class Telemetry:
             ready = {k: v for k, v in self._metrics.items() if final or k[0] < now}
             for key in ready:
                 del self._metrics[key]
+        now_ms = int(time.time() * 1000)
         for stream, batch in events.items():
-            self._put_logs(stream, sorted(batch, key=lambda e: e["timestamp"]))
+            plan = plan_batches(batch, now_ms)
+            self.counts["split"] += plan.split
+            self.counts["empty"] += plan.set_aside.pop("empty", 0)
+            lost = sum(plan.set_aside.values())
+            if lost:
+                self._note_dropped(stream, lost, 0, plan.reports_set_aside)
+            for chunk in plan.batches:
+                self._deliver(stream, chunk, 0)
+        self._retry_due(final)
+        self._report_dropped(final)
         if ready:
             self._put_metrics(ready)
 
-    def _put_logs(self, stream: str, batch: list[dict]) -> None:
-        if stream not in self._streams:
-            try:
-                self._logs.create_log_stream(logGroupName=self.log_group, logStreamName=stream)
-            except self._logs.exceptions.ResourceAlreadyExistsException:
-                pass
-            self._streams.add(stream)
-        for i in range(0, len(batch), _MAX_BATCH_EVENTS):
-            chunk = batch[i : i + _MAX_BATCH_EVENTS]
-            self._logs.put_log_events(
-                logGroupName=self.log_group, logStreamName=stream, logEvents=chunk
+    def _deliver(self, stream: str, batch: list[dict], attempts: int) -> None:
+        """Send one batch; halve a refused one; keep a failed one for a retry."""
+        try:
+            self._ensure_stream(stream)
+            response = self._logs.put_log_events(
+                logGroupName=self.log_group, logStreamName=stream, logEvents=batch
             )
+        except (ParamValidationError, ClientError, BotoCoreError) as exc:
+            code = exc.response["Error"].get("Code", "") if isinstance(exc, ClientError) else ""
+            if isinstance(exc, ParamValidationError) or code in _REFUSED:
+                if len(batch) > 1:  # find the event it refuses; the rest go through
+                    half = len(batch) // 2
+                    self._deliver(stream, batch[:half], attempts)
+                    self._deliver(stream, batch[half:], attempts)
+                else:
+                    log.warning("CloudWatch refused a log event of %s: %s", stream, exc)
+                    self._drop(stream, batch)
+                return
+            if code == "ResourceNotFoundException":
+                self._streams.discard(stream)  # created again on the retry
+            log.debug("log delivery to %s failed (attempt %d): %s", stream, attempts + 1, exc)
+            due = time.monotonic() + min(8.0, 0.5 * 2**attempts)
+            self._pending.append((due, attempts + 1, stream, batch))
+            return
+        rejected = rejected_indexes(response.get("rejectedLogEventsInfo") or {}, len(batch))
+        if rejected:
+            self._drop(stream, [batch[i] for i in rejected])
+        self.counts["delivered"] += len(batch) - len(rejected)
+
+    def _ensure_stream(self, stream: str) -> None:
+        if stream in self._streams:
+            return
+        try:
+            self._logs.create_log_stream(logGroupName=self.log_group, logStreamName=stream)
+        except self._logs.exceptions.ResourceAlreadyExistsException:
+            pass
+        self._streams.add(stream)
+
+    def _retry_due(self, final: bool) -> None:
+        """Retry the failed batches whose backoff has passed (all of them at the end);
+        a batch out of attempts, or still failing at the end, is lost and counted."""
+        now = time.monotonic()
+        due = [p for p in self._pending if final or p[0] <= now]
+        self._pending = [p for p in self._pending if not (final or p[0] <= now)]
+        for _, attempts, stream, batch in due:
+            self.counts["retried"] += 1
+            self._deliver(stream, batch, attempts)
+        if final:
+            failed, self._pending = self._pending, []
+            for _, _, stream, batch in failed:
+                self._drop(stream, batch)
+        else:
+            spent = [p for p in self._pending if p[1] >= _MAX_ATTEMPTS]
+            self._pending = [p for p in self._pending if p[1] < _MAX_ATTEMPTS]
+            for _, _, stream, batch in spent:
+                self._drop(stream, batch)
+
+    def _drop(self, stream: str, events: list[dict]) -> None:
+        notices = [e for e in events if '"platform.logsDropped"' in e["message"][:80]]
+        if notices:  # a lost notice is not noticed again, or a dead endpoint would loop
+            events = [e for e in events if '"platform.logsDropped"' not in e["message"][:80]]
+        if events:
+            size = sum(len(e["message"].encode()) for e in events)
+            reports = sum(is_report(e["message"]) for e in events)
+            self._note_dropped(stream, len(events), size, reports)
+        if notices:
+            log.warning("a logsDropped record for %s could not be delivered", stream)
+
+    def _note_dropped(self, stream: str, events: int, size: int, reports: int) -> None:
+        self.counts["lost"] += events
+        self.counts["reports_lost"] += reports
+        note = self._dropped[stream]
+        note[0] += events
+        note[1] += size
+        note[2] += reports
+        log.warning("%d log events (%d REPORT records) of %s were lost", events, reports, stream)
+
+    def _report_dropped(self, final: bool) -> None:
+        """One ``platform.logsDropped`` record per stream that lost events. Lambda writes
+        such a record when it drops logs; ``droppedReports`` is coldbench's own field."""
+        notes, self._dropped = self._dropped, defaultdict(lambda: [0, 0, 0])
+        epoch_s = time.time()
+        for stream, (events, size, reports) in notes.items():
+            record = {
+                "reason": DROPPED_REASON,
+                "droppedRecords": events,
+                "droppedBytes": size,
+                "droppedReports": reports,
+            }
+            message = json.dumps(
+                {"time": iso_ms(epoch_s), "type": "platform.logsDropped", "record": record}
+            )
+            self._deliver(stream, [{"timestamp": int(epoch_s * 1000), "message": message}], 0)
+        if final and self._pending:  # the very end: nothing will try these again
+            log.warning("%d logsDropped records could not be delivered", len(self._pending))
+            self._pending.clear()
 
     def _put_metrics(self, ready: dict[tuple[int, str, str], list[float]]) -> None:
         dims = [{"Name": "FunctionName", "Value": self.function_name}]

@@ -21,6 +21,7 @@ EXPECTED = {  # fault -> (HTTP status, REPORT status, REPORT error type)
     "hang": (502, "timeout", "Sandbox.Timedout"),
     "oversize": (502, "error", "Function.ResponseSizeTooLarge"),
     "memory": (502, "error", "Runtime.OutOfMemory"),
+    "noisy": (200, "success", None),  # empty, blank-edged and 300 KB lines of output
 }
 
 
@@ -59,7 +60,7 @@ def test_each_fault_maps_to_the_status_lambda_gives(local_stack):
 @pytest.mark.slow
 def test_short_soak_with_injected_faults(local_stack):
     """A CI-sized soak; `bench/soak.py` runs the long one (200 users, minutes)."""
-    plan = ["none"] * 45 + ["exception", "crash", "hang", "oversize", "memory"]  # 10% faults
+    plan = ["none"] * 44 + ["exception", "crash", "hang", "oversize", "memory", "noisy"]
     # At 128 MB (7% of a CPU) and under load, touching 192 MB of pages takes seconds.
     timeout_s = 5
     with faults_stack(local_stack, timeout_s, keep_alive_min_s=1, keep_alive_max_s=1) as stack:
@@ -100,6 +101,7 @@ def test_short_soak_with_injected_faults(local_stack):
             # before the timeout; then it ends as a timeout, as it would on Lambda.
             allowed = {"error", "timeout"} if fault == "memory" else {EXPECTED[fault][1]}
             assert found[rid]["status"] in allowed, (fault, found[rid])
+        assert stack_pool.status()["telemetry"]["lost"] == 0
         time.sleep(3)  # past the keep-alive: back to the (zero) provisioned baseline
         assert stack_pool.status()["environments"] == 0
     zombies = subprocess.run(

@@ -343,3 +343,27 @@ def test_provisioned_environment_whose_init_fails_is_not_respawned_forever(local
         time.sleep(1.0)
         assert stack.pool.status()["replaced"] == 0
         assert get(stack).status_code == 502  # spills over to on-demand, whose init fails too
+
+
+def test_empty_and_long_lines_printed_by_the_function_lose_no_report(local_stack):
+    """An empty line once made CloudWatch refuse its whole batch: every REPORT of it lost."""
+    with local_stack() as stack:
+        ids = []
+        for i in range(12):
+            mode = "blank" if i % 4 == 1 else "ok"
+            long = 2_000_000 if i == 5 else 300_000 if i == 9 else 0
+            response = get(stack, f"/?mode={mode}&long={long}")
+            assert response.status_code == 200
+            ids.append(response.headers["x-amzn-RequestId"])
+        found = reports(stack, len(ids))
+        assert set(ids) <= set(found), "every REPORT record reached CloudWatch"
+        logs = logs_client(stack.target)
+        pages = logs.get_paginator("filter_log_events").paginate(logGroupName=stack.log_group)
+        messages = [e["message"] for page in pages for e in page["events"]]
+        assert "" not in messages and "blank-edged" in messages
+        assert sum(m.count("y") for m in messages if set(m) == {"y"}) == 2_300_000, (
+            "every byte of a long line is kept, split into events of at most 256 KB"
+        )
+        assert max(len(m.encode()) for m in messages) <= 262_118
+        counts = stack.pool.status()["telemetry"]
+        assert counts["lost"] == 0 and counts["empty"] == 0

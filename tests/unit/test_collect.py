@@ -180,3 +180,26 @@ def test_collect_error_is_reported_and_marked_incomplete(tmp_path, moto_server):
     assert (
         run["collection"]["complete"] is False and "FilterLogEvents" in run["collection"]["error"]
     )
+
+
+def test_lost_log_events_reach_run_json_summary_and_console(tmp_path, moto_server):
+    from analysis.join import join, load_platform, load_requests
+    from analysis.summary import build_summary, one_screen
+    from coldbench.config import Config
+    from coldbench.rundir import read_run_json
+
+    dropped = {
+        "time": "2026-11-22T00:00:00.000Z",
+        "type": "platform.logsDropped",
+        "record": {"reason": "x", "droppedRecords": 7, "droppedBytes": 700, "droppedReports": 2},
+    }
+    put(moto_server, "/aws/lambda/lossy", [*TEXT_EVENTS[4:6], json.dumps(dropped)])
+    run_dir = make_run(tmp_path, moto_server, "/aws/lambda/lossy", "Text", RID)
+    result = collect(run_dir, wait_s=3, settle_s=1, progress=False)
+    assert result.logs_dropped == {"events": 7, "bytes": 700, "reports": 2, "records": 1}
+    run = read_run_json(run_dir)
+    assert run["collection"]["logs_dropped"]["reports"] == 2
+    df = join(load_requests(run_dir), load_platform(run_dir))
+    summary = build_summary(run, df, Config())
+    assert summary["lost_telemetry"] == {"log_events": 7, "report_records": 2}
+    assert "7 log events were lost" in one_screen(summary)

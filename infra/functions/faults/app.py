@@ -4,7 +4,8 @@ A request picks its fault with ``?fault=NAME``; otherwise each fault happens at 
 rate in its environment variable (``FAULT_<NAME>_RATE``, 0..1), so a soak can inject
 a few percent of everything. Faults: ``exception`` (unhandled error), ``crash``
 (process exits), ``hang`` (sleeps past the timeout), ``oversize`` (a response over the
-6 MB limit), ``memory`` (allocates past the memory size). Init faults, from the
+6 MB limit), ``memory`` (allocates past the memory size), ``noisy`` (prints empty lines,
+blank-edged text and a 300 KB line, then answers normally). Init faults, from the
 environment only: ``FAULT_INIT_FAILURE_RATE`` (init raises) and ``FAULT_SLOW_INIT_MS``.
 """
 
@@ -15,7 +16,7 @@ import time
 
 from coldbench_probe import mark_init_done, probe
 
-FAULTS = ("exception", "crash", "hang", "oversize", "memory")
+FAULTS = ("exception", "crash", "hang", "oversize", "memory", "noisy")
 RATES = {name: float(os.environ.get(f"FAULT_{name.upper()}_RATE", "0")) for name in FAULTS}
 
 time.sleep(float(os.environ.get("FAULT_SLOW_INIT_MS", "0")) / 1000)
@@ -48,6 +49,10 @@ def _inject(fault: str):
         hog = bytearray((limit + 64) * 1024 * 1024)
         hog[::4096] = b"x" * len(hog[::4096])
         time.sleep(1)  # hold it until the platform notices
+    if fault == "noisy":
+        print("")
+        print("\n\nblank-edged output\n")
+        print("z" * 300_000)
     return None
 
 

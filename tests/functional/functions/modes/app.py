@@ -31,6 +31,11 @@ def handler(event, context):
         raise RuntimeError("boom")
     if mode == "crash":
         os._exit(3)
+    if mode == "blank":  # empty lines, blank-edged text and a line over 256 KB among output
+        print("")
+        print("\n\nblank-edged\n\n")
+        print("y" * int(params.get("long", "0")))
+        return _ok(event, context)
     if mode == "sleep":
         time.sleep(float(params.get("s", "1")))
     if mode == "ticks":
