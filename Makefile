@@ -11,7 +11,7 @@ ARGS ?=
 TARGET_FLAG := $(if $(TARGET),--target $(TARGET),)
 WORKERS_FLAG := $(if $(WORKERS),--workers $(WORKERS),)
 
-.PHONY: setup test test-fast loadtest ui deploy teardown report sweep bench lint format clean
+.PHONY: setup test test-fast loadtest ui deploy teardown report sweep bench lint typecheck format clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,16 @@ test-fast: setup
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory typecheck
+
+# mypy sees the package as it is installed (coldbench.record, coldbench.infra, ...):
+# a tree of links lays the repository's folders out under one `coldbench` folder.
+TYPECHECK := .coldbench/typecheck
+typecheck: setup
+	rm -rf $(TYPECHECK) && mkdir -p $(TYPECHECK)/coldbench
+	for d in record infra analysis locustfiles; do ln -s ../../../$$d $(TYPECHECK)/coldbench/$$d; done
+	for f in coldbench/*.py; do ln -s ../../../$$f $(TYPECHECK)/$$f; done
+	cd $(TYPECHECK) && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p coldbench
 
 format: setup
 	$(BIN)/ruff format .

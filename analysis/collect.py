@@ -21,10 +21,10 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError
 
-from analysis.errors import CollectError
-from analysis.platform import parse_logs_dropped, parse_report
-from coldbench.rundir import METRIC_COLUMNS, PLATFORM_FIELDS, read_run_json, write_run_json
-from coldbench.target import Target
+from coldbench.analysis.errors import CollectError
+from coldbench.analysis.platform import parse_logs_dropped, parse_report
+from coldbench.record.rundir import METRIC_COLUMNS, PLATFORM_FIELDS, read_run_json, write_run_json
+from coldbench.record.target import Target
 
 METRICS = (
     ("Invocations", "Sum"),

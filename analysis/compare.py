@@ -16,8 +16,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from analysis.render import CSS, _figure, _fmt, _table
-from coldbench.rundir import write_json_atomic
+from coldbench.analysis.render import CSS, _figure, _fmt, _table
+from coldbench.record.rundir import write_json_atomic
 
 
 def label(summary: dict) -> str:

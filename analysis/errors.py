@@ -2,13 +2,13 @@
 
 Exception tree::
 
-    ColdbenchError (coldbench.errors)
+    ColdbenchError (coldbench.record.errors)
     └── AnalysisError          base of analysis errors
         ├── CollectError       CloudWatch could not be read (names the call)
         └── NoDataError        a run holds no request rows to analyse
 """
 
-from coldbench.errors import ColdbenchError
+from coldbench.record.errors import ColdbenchError
 
 
 class AnalysisError(ColdbenchError):

@@ -24,8 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.errors import NoDataError
-from coldbench.rundir import PLATFORM_FIELDS, REQUEST_COLUMNS
+from coldbench.analysis.errors import NoDataError
+from coldbench.record.rundir import PLATFORM_FIELDS, REQUEST_COLUMNS
 
 CLASSES = ("cold", "proactive", "provisioned", "warm", "unknown")
 _TOLERANCE_MS = 1.0  # clock and rounding slack before a row counts as inconsistent

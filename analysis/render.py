@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis.summary import Analysis
+from coldbench.analysis.summary import Analysis
 
 COLORS = {
     "cold": "#d62728",

@@ -11,19 +11,19 @@ import math
 import numpy as np
 import pandas as pd
 
-from coldbench.config import Config
+from coldbench.record.config import Config
 
 PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99, "p999": 99.9}
 MEASURES = ("e2e_ms", "duration_ms", "init_ms", "outside_ms")
 
 
-def describe(values: pd.Series) -> dict:
+def describe(values: pd.Series) -> dict[str, float | int | None]:
     """count, p50, p90, p95, p99, p999, max, mean of the non-missing values."""
     data = values.dropna().to_numpy(dtype=float)
     if data.size == 0:
         return {"count": 0, **dict.fromkeys(PERCENTILES), "max": None, "mean": None}
     qs = np.percentile(data, list(PERCENTILES.values()))
-    out = {"count": int(data.size)}
+    out: dict[str, float | int | None] = {"count": int(data.size)}
     out.update({k: float(v) for k, v in zip(PERCENTILES, qs, strict=True)})
     out["max"] = float(data.max())
     out["mean"] = float(data.mean())
@@ -35,7 +35,7 @@ def group_stats(df: pd.DataFrame, by: str) -> dict:
     frame = df.assign(init_ms=df["init_visible_ms"].where(df["init_visible_ms"] > 0))
     result = {}
     for key, group in frame.groupby(by, sort=True):
-        entry = {"count": len(group), "failures": int((group["ok"] != 1).sum())}
+        entry: dict = {"count": len(group), "failures": int((group["ok"] != 1).sum())}
         for measure in MEASURES:
             entry[measure] = describe(group[measure])
         result[str(key)] = entry

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import stats
-from analysis.join import CLASSES, join, load_platform, load_requests
-from coldbench.config import Config
-from coldbench.rundir import read_run_json, write_json_atomic
+from coldbench.analysis import stats
+from coldbench.analysis.join import CLASSES, join, load_platform, load_requests
+from coldbench.record.config import Config
+from coldbench.record.rundir import read_run_json, write_json_atomic
 
 REPORTS_DIR = Path("reports")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from coldbench.rundir import REQUEST_COLUMNS, write_run_json
+from coldbench.record.rundir import REQUEST_COLUMNS, write_run_json
 
 
 def generate(

@@ -18,8 +18,8 @@ HERE = Path(__file__).parent
 CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from analysis.summary import analyse
-from coldbench.config import build_config
+from coldbench.analysis.summary import analyse
+from coldbench.record.config import build_config
 began = time.perf_counter()
 result = analyse(Path(sys.argv[1]), build_config({}), reports_root=Path(sys.argv[2]))
 elapsed = time.perf_counter() - began
@@ -30,7 +30,7 @@ print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "requests": result.sum
 
 
 def main(quick: bool = False) -> dict:
-    from analysis.synthetic import generate
+    from coldbench.analysis.synthetic import generate
 
     size = 100_000 if quick else 1_000_000
     with tempfile.TemporaryDirectory() as tmp:

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from analysis.collect import logs_client
-from analysis.platform import parse_report
-from coldbench.config import build_config
-from infra.local.environment import RUNTIME_PATHS
-from infra.local.stack import running
+from coldbench.analysis.collect import logs_client
+from coldbench.analysis.platform import parse_report
+from coldbench.infra.local.environment import RUNTIME_PATHS
+from coldbench.infra.local.stack import running
+from coldbench.record.config import build_config
 
 HERE = Path(__file__).parent
 CLIENT = [sys.executable, str(HERE / "_client.py")]

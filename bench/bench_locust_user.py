@@ -23,7 +23,7 @@ import tempfile
 from pathlib import Path
 
 from coldbench.pipeline import LOCUSTFILE
-from coldbench.target import Target, write_target
+from coldbench.record.target import Target, write_target
 
 HERE = Path(__file__).parent
 METER = HERE / "_cpu_meter.py"

@@ -13,9 +13,9 @@ import time
 
 import requests
 
-from coldbench.config import build_config
-from infra.local.stack import running
-from infra.packaging import build_package, source_for
+from coldbench.infra.local.stack import running
+from coldbench.infra.packaging import build_package, source_for
+from coldbench.record.config import build_config
 
 
 def measure(variant: str, samples: int, memory_mb: int) -> dict:

@@ -20,10 +20,10 @@ import threading
 import time
 from pathlib import Path
 
-from analysis.collect import fetch_reports, logs_client
-from coldbench.config import build_config
-from infra.local.environment import read_memory_kb
-from infra.local.stack import running
+from coldbench.analysis.collect import fetch_reports, logs_client
+from coldbench.infra.local.environment import read_memory_kb
+from coldbench.infra.local.stack import running
+from coldbench.record.config import build_config
 
 HERE = Path(__file__).parent
 EXPECTED = {

@@ -1,8 +1,7 @@
 """coldbench: end-to-end load tests for AWS Lambda Function URLs.
 
-This package holds the contracts every stage shares (config, target description, run
-directory) and the CLI that chains the stages; stage logic lives in ``infra``,
-``locustfiles`` and ``analysis``.
+Installed, the repository's folders are this package's parts: ``coldbench.record`` (the
+shared contracts), ``coldbench.infra``, ``coldbench.locustfiles`` and
+``coldbench.analysis`` (the stages); this folder itself holds the CLI, the pipeline and
+the sweep, which nothing else imports.
 """
-
-__version__ = "0.1.0"

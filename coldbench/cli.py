@@ -13,8 +13,8 @@ import signal
 import sys
 from pathlib import Path
 
-from coldbench.config import Config, load_config, parse_overrides
-from coldbench.errors import ColdbenchError
+from coldbench.record.config import Config, load_config, parse_overrides
+from coldbench.record.errors import ColdbenchError
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -106,8 +106,8 @@ def resolve_config(args: argparse.Namespace) -> Config:
 
 
 def cmd_local(config: Config) -> int:
-    from coldbench.target import write_target
-    from infra.local.stack import LocalLambda
+    from coldbench.infra.local.stack import LocalLambda
+    from coldbench.record.target import write_target
 
     async def serve() -> None:
         stack = LocalLambda(config)

@@ -1,40 +1,12 @@
-"""Errors raised by coldbench's shared contracts and pipeline.
+"""Errors raised by the top floor (the CLI, the pipeline, the sweep).
 
 Exception tree::
 
-    ColdbenchError            base of every error coldbench raises on purpose
-    ├── ConfigError           a config key or value is invalid (names the key)
-    ├── TargetError           .coldbench/target.json is missing or unreadable
-    ├── RunDirError           a run directory is missing or malformed
+    ColdbenchError (coldbench.record.errors)
     └── PipelineError         a pipeline stage could not be completed
-
-Stage packages (``infra``, ``analysis``) derive their own trees from ``ColdbenchError`` so
-the CLI can report any of them the same way.
 """
 
-
-class ColdbenchError(Exception):
-    """Base of every error coldbench raises on purpose."""
-
-
-class ConfigError(ColdbenchError):
-    """A config key or value is invalid.
-
-    Attributes:
-        key: dotted name of the offending key, e.g. ``load.users``.
-    """
-
-    def __init__(self, key: str, message: str):
-        self.key = key
-        super().__init__(f"config {key}: {message}")
-
-
-class TargetError(ColdbenchError):
-    """The target description is missing or cannot be read."""
-
-
-class RunDirError(ColdbenchError):
-    """A run directory is missing or malformed."""
+from coldbench.record.errors import ColdbenchError
 
 
 class PipelineError(ColdbenchError):

@@ -7,18 +7,20 @@ an exit code; only :mod:`coldbench.cli` exits.
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import locustfiles
-from coldbench.config import Config
+from coldbench import locustfiles
 from coldbench.errors import PipelineError
-from coldbench.rundir import create_run_dir, latest_run, read_run_json
-from coldbench.target import Target, read_target, write_target
-from locustfiles import options
+from coldbench.locustfiles import options
+from coldbench.record.config import Config, to_environ
+from coldbench.record.rundir import create_run_dir, latest_run, read_run_json
+from coldbench.record.shapes import planned_seconds
+from coldbench.record.target import Target, read_target, write_target
 
 LOCUSTFILE = Path(locustfiles.__file__).parent / "locustfile.py"
 
@@ -27,7 +29,7 @@ LOCUSTFILE = Path(locustfiles.__file__).parent / "locustfile.py"
 def target_up(config: Config) -> Iterator[Target]:
     """Stand the configured target up for the block (local: started and stopped here)."""
     if config.target.kind == "local":
-        from infra.local.stack import running
+        from coldbench.infra.local.stack import running
 
         with running(config) as stack:
             assert stack.target is not None
@@ -39,9 +41,9 @@ def target_up(config: Config) -> Iterator[Target]:
 
 def aws_up(config: Config, confirmed: bool) -> Target:
     """Preflight, show the plan and its worst-case cost, then create or update."""
-    from infra.aws.clients import make_clients
-    from infra.aws.preflight import preflight
-    from infra.aws.provisioner import Provisioner
+    from coldbench.infra.aws.clients import make_clients
+    from coldbench.infra.aws.preflight import preflight
+    from coldbench.infra.aws.provisioner import Provisioner
 
     clients = make_clients(config)
     plan = preflight(config, clients)
@@ -93,15 +95,23 @@ def locust_command(
     return cmd
 
 
+def locust_environ(config: Config) -> dict[str, str]:
+    """Locust's environment: ours plus the resolved configuration, whole, so every key
+    (``load.headers``, ``load.wait_*``, ``target.profile`` …) reaches the process that
+    uses it, not only those Locust has flags for."""
+    return {**os.environ, **to_environ(config)}
+
+
 def run_locust(config: Config, run_dir: Path) -> int:
     """Run Locust headless; its console goes to ``locust/console.log``; a progress line here."""
-    from locustfiles.shapes import build_table, total_seconds
-
-    expected = total_seconds(build_table(_params(config)))
+    expected = planned_seconds(config)
     log_path = run_dir / "locust" / "console.log"
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            locust_command(config, run_dir, headless=True), stdout=log, stderr=subprocess.STDOUT
+            locust_command(config, run_dir, headless=True),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=locust_environ(config),
         )
         started, last_line = time.monotonic(), 0.0
         tty = sys.stderr.isatty()
@@ -129,14 +139,10 @@ def run_locust(config: Config, run_dir: Path) -> int:
     return proc.returncode
 
 
-def _params(config: Config):
-    return options.shape_params(lambda option: options.default(config, option))
-
-
 def analyse_and_render(run_dir: Path, config: Config, wait_s: float) -> tuple[dict, Path]:
-    from analysis.collect import collect
-    from analysis.render import render
-    from analysis.summary import analyse
+    from coldbench.analysis.collect import collect
+    from coldbench.analysis.render import render
+    from coldbench.analysis.summary import analyse
 
     collect(run_dir, wait_s=wait_s)
     result = analyse(run_dir, config)
@@ -158,8 +164,8 @@ def cmd_up(config: Config, args) -> int:
 
 
 def cmd_down(config: Config, args) -> int:
-    from infra.aws.clients import make_clients
-    from infra.aws.manage import down
+    from coldbench.infra.aws.clients import make_clients
+    from coldbench.infra.aws.manage import down
 
     _require_aws(config, "down")
     for deleted in down(config, make_clients(config)) or ["nothing to delete"]:
@@ -170,8 +176,8 @@ def cmd_down(config: Config, args) -> int:
 
 
 def cmd_status(config: Config, args) -> int:
-    from infra.aws.clients import make_clients
-    from infra.aws.manage import status
+    from coldbench.infra.aws.clients import make_clients
+    from coldbench.infra.aws.manage import status
 
     _require_aws(config, "status")
     found = status(config, make_clients(config))
@@ -182,7 +188,7 @@ def cmd_status(config: Config, args) -> int:
 
 
 def cmd_recycle(config: Config, args) -> int:
-    from infra.recycle import recycle
+    from coldbench.infra.recycle import recycle
 
     target = read_target()
     retired = recycle(target)
@@ -213,7 +219,7 @@ def run_once(config: Config) -> tuple[dict, Path, int]:
 
 
 def cmd_run(config: Config, args) -> int:
-    from analysis.summary import one_screen
+    from coldbench.analysis.summary import one_screen
 
     if config.target.kind == "aws" and not args.yes:
         _confirm_cost(config)
@@ -233,7 +239,7 @@ def cmd_sweep(config: Config, args) -> int:
 
 def _confirm_cost(config: Config) -> None:
     """Refuse an AWS run whose worst case is above the threshold, before anything exists."""
-    from infra.aws.preflight import worst_case_cost
+    from coldbench.infra.aws.preflight import worst_case_cost
 
     cost = worst_case_cost(config, config.function.reserved_concurrency)
     if cost > config.cost.confirm_above_usd:
@@ -250,12 +256,15 @@ def cmd_ui(config: Config, args) -> int:
             f"(each test started there becomes its own run under runs/; Ctrl-C to stop)"
         )
         with contextlib.suppress(KeyboardInterrupt):
-            subprocess.run(locust_command(config, None, headless=False, web_port=args.web_port))
+            subprocess.run(
+                locust_command(config, None, headless=False, web_port=args.web_port),
+                env=locust_environ(config),
+            )
     return 0
 
 
 def cmd_collect(config: Config, args) -> int:
-    from analysis.collect import collect
+    from coldbench.analysis.collect import collect
 
     result = collect(args.run_dir, wait_s=args.wait)
     print(
@@ -266,8 +275,8 @@ def cmd_collect(config: Config, args) -> int:
 
 
 def cmd_report(config: Config, args) -> int:
-    from analysis.render import render
-    from analysis.summary import analyse, one_screen
+    from coldbench.analysis.render import render
+    from coldbench.analysis.summary import analyse, one_screen
 
     run_dirs = list(args.run_dirs) or [latest_run()]
     worst, summaries = 0, []
@@ -280,7 +289,7 @@ def cmd_report(config: Config, args) -> int:
         print(f"report: {page.resolve()}")
         worst = max(worst, 0 if result.summary["slo_ok"] else 1)
     if args.compare:
-        from analysis.compare import compare
+        from coldbench.analysis.compare import compare
 
         print(f"comparison: {compare(summaries).resolve()}")
     return worst

@@ -13,8 +13,8 @@ import sys
 import time
 from collections.abc import Callable
 
-from coldbench.config import Config, replace
 from coldbench.errors import PipelineError
+from coldbench.record.config import Config, replace
 
 
 def cells(config: Config) -> list[dict]:
@@ -26,7 +26,7 @@ def cells(config: Config) -> list[dict]:
 
 
 def sweep(config: Config, run_once: Callable, confirmed: bool = False) -> int:
-    from analysis.compare import compare
+    from coldbench.analysis.compare import compare
 
     matrix = cells(config)
     if config.target.kind == "aws" and not confirmed and len(matrix) > 1:

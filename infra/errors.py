@@ -2,7 +2,7 @@
 
 Exception tree::
 
-    ColdbenchError (coldbench.errors)
+    ColdbenchError (coldbench.record.errors)
     └── InfraError              base of infra errors
         ├── PackagingError      a function source cannot be packaged (names the path)
         ├── ProvisionError      AWS refused or a resource did not converge (names it)
@@ -11,7 +11,7 @@ Exception tree::
         └── LocalLambdaError    the local Lambda could not start or serve
 """
 
-from coldbench.errors import ColdbenchError
+from coldbench.record.errors import ColdbenchError
 
 
 class InfraError(ColdbenchError):

@@ -14,7 +14,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra.errors import PackagingError
+from coldbench.infra.errors import PackagingError
 
 FUNCTIONS_DIR = Path(__file__).parent / "functions"
 PROBE_MODULE = FUNCTIONS_DIR / "coldbench_probe.py"

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from coldbench.target import Target
-from infra.errors import InfraError
+from coldbench.infra.aws.manage import recycle_function
+from coldbench.record.target import Target
 
 
 def recycle(target: Target) -> int:
@@ -19,9 +19,5 @@ def recycle(target: Target) -> int:
         request = urllib.request.Request(target.control_url + "recycle", method="POST", data=b"")
         with urllib.request.urlopen(request, timeout=30) as response:
             return int(json.load(response)["retired"])
-    try:
-        from infra.aws.manage import recycle_function
-    except ImportError as exc:  # pragma: no cover - until the AWS provisioner lands
-        raise InfraError("recycle on AWS needs the AWS provisioner") from exc
     recycle_function(target)
     return 0

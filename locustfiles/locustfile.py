@@ -1,9 +1,11 @@
 """coldbench's locustfile: ``locust -f locustfiles/locustfile.py`` (or ``make loadtest``/``ui``).
 
 The target comes from ``.coldbench/target.json`` (``coldbench local`` or ``coldbench
-up`` writes it). Shape and request options are Locust custom arguments, so they show
-in the web UI and on the command line; their defaults come from ``coldbench.toml`` and
-``COLDBENCH_LOAD_*`` variables. Every request becomes one exact row in the run's
+up`` writes it). The configuration is the one ``coldbench run``/``ui`` resolved, handed
+over whole (``COLDBENCH_RESOLVED_CONFIG``); started on its own, the locustfile resolves
+``coldbench.toml`` and ``COLDBENCH_*`` variables itself. Shape and request options are
+Locust custom arguments, so they show in the web UI and on the command line and
+override the configuration's ``[load]`` keys. Every request becomes one exact row in the run's
 ``requests.csv``.
 """
 
@@ -21,15 +23,16 @@ import gevent
 from locust import FastHttpUser, LoadTestShape, between, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
-from coldbench.config import load_config
-from coldbench.rundir import RUNS_DIR, create_run_dir, write_run_json
-from coldbench.target import read_target
-from infra.recycle import recycle
-from locustfiles import options, recorder, shapes
-from locustfiles.options import LOAD_OPTIONS
-from locustfiles.signing import Signer
+from coldbench.infra.recycle import recycle
+from coldbench.locustfiles import options, recorder
+from coldbench.locustfiles.options import LOAD_OPTIONS
+from coldbench.locustfiles.signing import Signer
+from coldbench.record import shapes
+from coldbench.record.config import config_from_environ
+from coldbench.record.rundir import RUNS_DIR, create_run_dir, write_run_json
+from coldbench.record.target import read_target
 
-_CONFIG = load_config()
+_CONFIG = config_from_environ()  # whole from the pipeline, or resolved here for `locust -f`
 _state: dict = {"writer": None, "run_dir": None, "test_start": None, "table": None}
 _user_ids = itertools.count(1)
 
@@ -237,7 +240,6 @@ def _open_run(environment, target):
             "workers": getattr(opts, "processes", 1) or 1,
         },
         shape_table=[vars(s) for s in table],
-        gap_ends_s=shapes.gap_ends(table),
     )
     print(f"coldbench: recording to {run_dir}", flush=True)
 

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from coldbench.config import Config
-from locustfiles.shapes import ShapeParams
+from coldbench.record.config import Config
+from coldbench.record.shapes import ShapeParams
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from typing import Any
 
 from geventhttpclient.header import Headers
 
-from coldbench.rundir import REQUEST_COLUMNS
+from coldbench.record.rundir import REQUEST_COLUMNS
 
 MESSAGE_TYPE = "coldbench_rows"
 FLUSH_INTERVAL_S = 1.0
@@ -44,7 +44,7 @@ assert REQUEST_COLUMNS[:_FIRST] == (
     "start_time", "e2e_ms", "method", "name", "status", "ok", "bytes", "error"
 )  # fmt: skip
 assert REQUEST_COLUMNS[_FIRST + len(_HEADER_COLUMNS) :] == ("phase", "worker", "user")
-_dict_get = dict.get
+_dict_get: Callable[..., Any] = dict.get
 _ABSENT = ("", "")
 _PHASE = REQUEST_COLUMNS.index("phase")
 
@@ -186,7 +186,7 @@ class Buffer:
         """
         pending, self._pending = self._pending, []
         tail = self._tail
-        rows = []
+        rows: list[tuple[float, str, str]] = []
         append = rows.append
         for method, name, e2e_ms, size, status, headers, user, exception, start in pending:
             ok, error = (1, "") if exception is None else (0, _error_text(exception))

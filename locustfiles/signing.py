@@ -15,7 +15,8 @@ import boto3
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 
-from coldbench.target import Target
+from coldbench.infra.local.sigv4 import LOCAL_CREDENTIALS
+from coldbench.record.target import Target
 
 # botocore logs the string to sign and the signature at DEBUG: never let that through.
 logging.getLogger("botocore.auth").setLevel(logging.WARNING)
@@ -26,8 +27,6 @@ class Signer:
         self.region = target.region
         self.base = target.url.rstrip("/")
         if target.kind == "local":
-            from infra.local.sigv4 import LOCAL_CREDENTIALS
-
             self._credentials = LOCAL_CREDENTIALS
         else:
             session = boto3.Session(profile_name=profile or None)

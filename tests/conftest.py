@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from coldbench.config import build_config
-from coldbench.target import Target
+from coldbench.record.config import build_config
+from coldbench.record.target import Target
 
 FUNCTIONS = Path(__file__).parent / "functional" / "functions"
 
@@ -41,7 +41,7 @@ def local_config(**sections):
 @pytest.fixture
 def local_stack():
     """Factory: ``with local_stack(**sections) as stack`` runs a real local Lambda."""
-    from infra.local.stack import running
+    from coldbench.infra.local.stack import running
 
     def make(**sections):
         return running(local_config(**sections))
@@ -50,7 +50,7 @@ def local_stack():
 
 
 def signed_get(target: Target, path: str = "/", **kwargs) -> requests.Response:
-    from locustfiles.signing import Signer
+    from coldbench.locustfiles.signing import Signer
 
     headers = Signer(target).headers("GET", path, b"", {})
     return requests.get(target.url.rstrip("/") + path, headers=headers, timeout=30, **kwargs)

@@ -8,7 +8,8 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 
-from coldbench.config import Config
+from coldbench.record.config import Config
+from coldbench.record.target import Target
 
 TAG_STACK = "coldbench:stack"
 TAG_MANAGED = "coldbench:managed"
@@ -36,9 +37,22 @@ class Clients:
 
 
 def make_clients(config: Config, session: boto3.session.Session | None = None) -> Clients:
-    session = session or boto3.session.Session(
-        profile_name=config.target.profile or None, region_name=config.target.region
+    return session_clients(
+        session
+        or boto3.session.Session(
+            profile_name=config.target.profile or None, region_name=config.target.region
+        )
     )
+
+
+def target_clients(target: Target) -> Clients:
+    """Clients acting on a stood-up target with the region and profile it was made with."""
+    return session_clients(
+        boto3.session.Session(profile_name=target.profile or None, region_name=target.region)
+    )
+
+
+def session_clients(session: boto3.session.Session) -> Clients:
     cfg = BotoConfig(retries={"mode": "adaptive", "max_attempts": 10})
     lambda_ = session.client("lambda", config=cfg)
     return Clients(

@@ -10,20 +10,16 @@ import time
 
 from botocore.exceptions import ClientError
 
-from coldbench.config import Config
-from coldbench.target import Target
-from infra.aws.clients import NONCE_VAR, TAG_STACK, Clients, Names
-from infra.aws.provisioner import _code, _env
-from infra.errors import ProvisionError, WaitTimeout
+from coldbench.infra.aws.clients import NONCE_VAR, TAG_STACK, Clients, Names, target_clients
+from coldbench.infra.aws.provisioner import _code, _env
+from coldbench.infra.errors import ProvisionError, WaitTimeout
+from coldbench.record.config import Config
+from coldbench.record.target import Target
 
 
 def recycle_function(target: Target, clients: Clients | None = None, timeout_s: float = 300) -> str:
     """Force cold starts: bump an environment-variable nonce and wait for the update."""
-    if clients is None:
-        from coldbench.config import build_config
-        from infra.aws.clients import make_clients
-
-        clients = make_clients(build_config({"target": {"kind": "aws", "region": target.region}}))
+    clients = clients or target_clients(target)
     lam, name = clients.lambda_, target.function_name
     current = lam.get_function_configuration(FunctionName=name)
     env = dict(_env(current))

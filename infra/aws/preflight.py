@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from coldbench.config import Config
-from infra.aws.clients import Clients, Names
-from infra.errors import PreflightError
+from coldbench.infra.aws.clients import Clients, Names
+from coldbench.infra.errors import PreflightError
+from coldbench.record.config import Config
+from coldbench.record.shapes import planned_seconds
 
 MIN_UNRESERVED = 10  # Lambda keeps at least this much concurrency unreserved
 
@@ -46,16 +47,7 @@ class Plan:
 def worst_case_cost(config: Config, concurrency: int) -> float:
     """Every environment busy for the whole run at full timeout-bound duration."""
     load, fn, prices = config.load, config.function, config.cost
-    cycles = max(1, load.cycles)
-    seconds = (
-        cycles * (load.users / load.spawn_rate + load.hold_s) + (cycles - 1) * config.idle_gap_s()
-    )
-    if load.shape in ("steps", "constant"):
-        seconds = (
-            load.run_time_s
-            if load.shape == "constant"
-            else load.step_s * (load.users / max(1, load.step_users) + 1)
-        )
+    seconds = planned_seconds(config)
     gb = fn.memory_mb / 1024
     arch = fn.architecture
     busy = min(load.users, concurrency) if concurrency else load.users

@@ -17,9 +17,7 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError, WaiterError
 
-from coldbench.config import Config
-from coldbench.target import Target
-from infra.aws.clients import (
+from coldbench.infra.aws.clients import (
     ALIAS,
     BASIC_EXECUTION_POLICY,
     NONCE_VAR,
@@ -27,9 +25,11 @@ from infra.aws.clients import (
     Clients,
     Names,
 )
-from infra.aws.preflight import Plan
-from infra.errors import ProvisionError, WaitTimeout
-from infra.packaging import build_package, source_for
+from coldbench.infra.aws.preflight import Plan
+from coldbench.infra.errors import ProvisionError, WaitTimeout
+from coldbench.infra.packaging import build_package, source_for
+from coldbench.record.config import Config
+from coldbench.record.target import Target
 
 TRUST_POLICY = json.dumps(
     {
@@ -321,6 +321,7 @@ class Provisioner:
             url=url if url.endswith("/") else url + "/",
             auth=self.config.url.auth,
             region=self.config.target.region,
+            profile=self.config.target.profile,
             function_name=self.names.function,
             qualifier=qualifier,
             log_group=self.names.log_group,

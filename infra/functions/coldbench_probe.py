@@ -48,7 +48,7 @@ def _process_start_epoch() -> float:
 
 
 INIT_START = _process_start_epoch()
-_state = {"seq": 0, "init_ms": None}
+_state: dict = {"seq": 0, "init_ms": None}
 
 
 def mark_init_done() -> None:

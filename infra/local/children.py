@@ -36,7 +36,7 @@ if sys.version_info < (3, 12):  # the class asyncio deprecates from 3.12 on
         def attach_loop(self, loop) -> None:
             pass
 
-        def add_child_handler(self, pid, callback, *args) -> None:
+        def add_child_handler(self, pid, callback, *args) -> None:  # type: ignore[override]
             loop = asyncio.get_running_loop()
             pidfd = os.pidfd_open(pid)
             loop._add_reader(pidfd, self._reap, loop, pid, pidfd, callback, args)  # type: ignore[attr-defined]

@@ -104,7 +104,6 @@ class Environment:
         self.proc: asyncio.subprocess.Process | None = None
         self.port = 0
         self.init_started = 0.0  # perf_counter
-        self.init_started_epoch = 0.0
         self.init_duration_ms: float | None = None
         self.init_reported = False  # Init Duration goes on the first REPORT only
         self.idle_since = time.monotonic()
@@ -159,7 +158,6 @@ class Environment:
         if SETPRIV:
             # Die with the local Lambda even if it is killed without a chance to clean up.
             cmd = [SETPRIV, "--pdeathsig", "KILL", "--", *cmd]
-        self.init_started_epoch = time.time()
         self.init_started = time.perf_counter()
         self.proc = await asyncio.create_subprocess_exec(
             *cmd,

@@ -16,8 +16,8 @@ import uuid
 
 from aiohttp import web
 
-from infra.local import sigv4
-from infra.local.events import (
+from coldbench.infra.local import sigv4
+from coldbench.infra.local.events import (
     FORBIDDEN,
     MAX_PAYLOAD_BYTES,
     THROTTLED,
@@ -28,7 +28,7 @@ from infra.local.events import (
     error_response,
     result_to_response,
 )
-from infra.local.pool import Pool, Throttled
+from coldbench.infra.local.pool import Pool, Throttled
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +114,10 @@ class FunctionUrl:
             result = await self.pool.invoke(payload, request_id, trace_id)
         except Throttled:
             return _send(error_response(*THROTTLED), request_id)
-        if not result.outcome.ok:
+        if not result.ok:
             return _send(error_response(502, None), request_id)
         try:
-            http = result_to_response(result.outcome.body)
+            http = result_to_response(result.body)
         except (ValueError, TypeError):
             return _send(error_response(502, None), request_id)
         http.headers.extend(cors)

@@ -21,11 +21,11 @@ import random
 import time
 from dataclasses import dataclass
 
-from infra.local.cgroups import CpuScaler
-from infra.local.children import watch_children_with_pidfd
-from infra.local.environment import Environment, FunctionSpec, Invocation, Outcome
-from infra.local.runtime_api import RuntimeApi
-from infra.local.telemetry import RUNTIME_VERSION, Report, Telemetry, billed_ms, iso_ms
+from coldbench.infra.local.cgroups import CpuScaler
+from coldbench.infra.local.children import watch_children_with_pidfd
+from coldbench.infra.local.environment import Environment, FunctionSpec, Invocation, Outcome
+from coldbench.infra.local.runtime_api import RuntimeApi
+from coldbench.infra.local.telemetry import RUNTIME_VERSION, Report, Telemetry, billed_ms, iso_ms
 
 log = logging.getLogger(__name__)
 _INIT_TIMEOUT_S = 10.0  # Lambda's init phase limit for on-demand environments
@@ -47,14 +47,6 @@ class PoolSettings:
     keep_alive_min_s: float
     keep_alive_max_s: float
     freeze: bool
-
-
-@dataclass(frozen=True)
-class InvokeResult:
-    outcome: Outcome
-    report: Report
-    env_id: str
-    cold: bool
 
 
 class Pool:
@@ -272,7 +264,7 @@ class Pool:
         self.counters["cold_starts"] += 1
         return env, True
 
-    async def invoke(self, payload: bytes, request_id: str, trace_id: str) -> InvokeResult:
+    async def invoke(self, payload: bytes, request_id: str, trace_id: str) -> Outcome:
         """Run one invocation; raises :class:`Throttled` at the concurrency limit."""
         env, cold = await self._acquire()
         if cold:
@@ -281,7 +273,7 @@ class Pool:
             error = await self._await_init(env, _INIT_TIMEOUT_S + self.spec.timeout_s)
             if error:
                 env.kill()
-                return self._finish(env, request_id, Outcome("init_error", b"", error), 0.0, cold)
+                return self._finish(env, request_id, Outcome("init_error", b"", error), 0.0)
         env.state = "busy"
         timeout_s = self.spec.timeout_s
         invocation = Invocation(
@@ -318,7 +310,7 @@ class Pool:
             if outcome.kind == "response":
                 outcome = Outcome("oom", b"", "Runtime.OutOfMemory")
             env.kill()
-        return self._finish(env, request_id, outcome, duration_ms, cold, max_used_mb)
+        return self._finish(env, request_id, outcome, duration_ms, max_used_mb)
 
     def _finish(
         self,
@@ -326,9 +318,8 @@ class Pool:
         request_id: str,
         outcome: Outcome,
         duration_ms: float,
-        cold: bool,
         max_used_mb: int | None = None,
-    ) -> InvokeResult:
+    ) -> Outcome:
         init_ms = None
         if env.on_demand and not env.init_reported:
             env.init_reported = True
@@ -346,7 +337,7 @@ class Pool:
         )
         asyncio.get_running_loop().call_soon(self._record, env, report, time.time())
         self.counters["invocations"] += 1
-        return InvokeResult(outcome, report, env.id, cold)
+        return outcome
 
     def _record(self, env: Environment, report: Report, now: float) -> None:
         """END and REPORT lines and the metrics of one finished invocation."""

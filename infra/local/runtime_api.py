@@ -19,8 +19,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from infra.local.environment import Environment, Outcome
-from infra.local.events import MAX_PAYLOAD_BYTES
+from coldbench.infra.local.environment import Environment, Outcome
+from coldbench.infra.local.events import MAX_PAYLOAD_BYTES
 
 PREFIX = "/2018-06-01/runtime"
 

@@ -23,16 +23,16 @@ from pathlib import Path
 
 from aiohttp import web
 
-from coldbench.config import Config
-from coldbench.target import Target
-from infra.errors import LocalLambdaError
-from infra.local import cgroups
-from infra.local.environment import SETPRIV, FunctionSpec
-from infra.local.frontend import FunctionUrl
-from infra.local.pool import Pool, PoolSettings
-from infra.local.sigv4 import LOCAL_ACCOUNT_ID
-from infra.local.telemetry import Telemetry
-from infra.packaging import build_package, source_for, unpack
+from coldbench.infra.errors import LocalLambdaError
+from coldbench.infra.local import cgroups
+from coldbench.infra.local.environment import SETPRIV, FunctionSpec
+from coldbench.infra.local.frontend import FunctionUrl
+from coldbench.infra.local.pool import Pool, PoolSettings
+from coldbench.infra.local.sigv4 import LOCAL_ACCOUNT_ID
+from coldbench.infra.local.telemetry import Telemetry
+from coldbench.infra.packaging import build_package, source_for, unpack
+from coldbench.record.config import Config
+from coldbench.record.target import Target
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ import boto3
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
-from infra.local.logbatch import is_report, plan_batches, rejected_indexes
+from coldbench.infra.local.logbatch import is_report, plan_batches, rejected_indexes
 
 log = logging.getLogger(__name__)
 

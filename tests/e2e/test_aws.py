@@ -24,17 +24,17 @@ pytestmark = [
 
 
 def up(config):
-    from infra.aws.clients import make_clients
-    from infra.aws.preflight import preflight
-    from infra.aws.provisioner import Provisioner
+    from coldbench.infra.aws.clients import make_clients
+    from coldbench.infra.aws.preflight import preflight
+    from coldbench.infra.aws.provisioner import Provisioner
 
     clients = make_clients(config)
     return Provisioner(config, clients).up(preflight(config, clients)).target, clients
 
 
 def down(config, clients):
-    from infra.aws.manage import down as teardown
-    from infra.aws.manage import status
+    from coldbench.infra.aws.manage import down as teardown
+    from coldbench.infra.aws.manage import status
 
     teardown(config, clients)
     assert status(config, clients) == [], "resources tagged with the stack are left behind"
@@ -44,7 +44,7 @@ def down(config, clients):
 def aws_stack():
     import boto3
 
-    from coldbench.config import build_config
+    from coldbench.record.config import build_config
 
     if boto3.session.Session().get_credentials() is None:
         pytest.skip("no AWS credentials")
@@ -58,7 +58,7 @@ def aws_stack():
         yield config, target
     finally:
         if clients is None:
-            from infra.aws.clients import make_clients
+            from coldbench.infra.aws.clients import make_clients
 
             clients = make_clients(config)
         down(config, clients)
@@ -67,8 +67,8 @@ def aws_stack():
 def test_signed_requests_reach_the_function_and_reports_arrive(aws_stack):
     import requests
 
-    from coldbench.target import Target
-    from locustfiles.signing import Signer
+    from coldbench.locustfiles.signing import Signer
+    from coldbench.record.target import Target
 
     _config, target = aws_stack
     assert isinstance(target, Target)

@@ -15,8 +15,8 @@ import boto3
 import pytest
 import requests
 
-from analysis.collect import logs_client
-from analysis.platform import parse_report
+from coldbench.analysis.collect import logs_client
+from coldbench.analysis.platform import parse_report
 from tests.conftest import FUNCTIONS, signed_get
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from coldbench.infra.local.sigv4 import verify
 from coldbench.pipeline import LOCUSTFILE
-from coldbench.target import Target, write_target
-from infra.local.sigv4 import verify
+from coldbench.record.target import Target, write_target
 
 pytestmark = pytest.mark.slow
 REGION = "us-east-1"

@@ -13,14 +13,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.collect import collect
-from analysis.join import load_requests
-from analysis.render import render
-from analysis.summary import analyse
-from coldbench.config import build_config
+from coldbench.analysis.collect import collect
+from coldbench.analysis.join import load_requests
+from coldbench.analysis.render import render
+from coldbench.analysis.summary import analyse
 from coldbench.pipeline import LOCUSTFILE
-from coldbench.rundir import read_run_json
-from coldbench.target import write_target
+from coldbench.record.config import build_config
+from coldbench.record.rundir import read_run_json
+from coldbench.record.target import write_target
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -104,6 +104,29 @@ def test_headless_run_records_every_request_and_cold_waves(signed_target, tmp_pa
     assert render(analysis).exists()
 
 
+def test_the_resolved_configuration_reaches_locust_whole(signed_target, tmp_path):
+    """`coldbench run --set load.wait_min_s=2 …` once never reached the Locust process."""
+    from coldbench.pipeline import locust_environ
+
+    _stack, target_file = signed_target
+    config = build_config({"load": {"wait_min_s": 2, "wait_max_s": 2}})
+    counts = {}
+    for name, environ in (("default", dict(os.environ)), ("slow", locust_environ(config))):
+        run_dir = tmp_path / name
+        result = subprocess.run(
+            locust_cmd(target_file, run_dir, "--cycles", "1", "--hold", "3"),
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            env=environ,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        counts[name] = len(load_requests(run_dir))
+    # 4 users for ~4 s: one request each 2 s is at most ~3 each; 0.05-0.2 s waits, dozens.
+    assert counts["slow"] <= 16 < counts["default"], counts
+
+
 def test_unsigned_requests_are_refused_by_aws_iam_target(signed_target):
     import requests
 
@@ -147,7 +170,7 @@ def test_sigterm_mid_run_leaves_parseable_rows(signed_target, tmp_path):
 def test_each_test_started_in_the_web_ui_is_its_own_run(signed_target, tmp_path):
     import requests
 
-    from infra.local.stack import free_port
+    from coldbench.infra.local.stack import free_port
 
     _stack, target_file = signed_target
     port = free_port()
@@ -255,7 +278,7 @@ def test_coldbench_run_end_to_end(tmp_path):
 
 def assert_no_secrets(*places) -> None:
     """No credential, signature or token anywhere a run leaves data."""
-    from infra.local.sigv4 import LOCAL_CREDENTIALS
+    from coldbench.infra.local.sigv4 import LOCAL_CREDENTIALS
 
     needles = [
         LOCAL_CREDENTIALS.secret_key,

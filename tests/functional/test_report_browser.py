@@ -10,11 +10,11 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 
-from analysis.compare import compare
-from analysis.render import render
-from analysis.summary import analyse
-from analysis.synthetic import generate
-from coldbench.config import build_config
+from coldbench.analysis.compare import compare
+from coldbench.analysis.render import render
+from coldbench.analysis.summary import analyse
+from coldbench.analysis.synthetic import generate
+from coldbench.record.config import build_config
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [

@@ -11,11 +11,11 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from moto import mock_aws
 
-from coldbench.config import build_config
-from infra.aws import manage, provisioner
-from infra.aws.clients import TAG_STACK, make_clients
-from infra.aws.preflight import preflight
-from infra.errors import PreflightError
+from coldbench.infra.aws import manage, provisioner
+from coldbench.infra.aws.clients import TAG_STACK, make_clients, target_clients
+from coldbench.infra.aws.preflight import preflight
+from coldbench.infra.errors import PreflightError
+from coldbench.record.config import build_config
 
 REGION = "us-east-1"
 
@@ -234,3 +234,23 @@ def test_preflight_without_credentials(monkeypatch):
     clients = make_clients(cfg(), session)
     with pytest.raises(PreflightError, match="no AWS credentials"):
         preflight(cfg(), clients)
+
+
+def test_recycle_at_a_gap_uses_the_runs_profile_not_the_default(aws, tmp_path, monkeypatch):
+    """The target carries the profile it was made with; recycling once rebuilt clients
+    from the region alone, i.e. with whatever credentials happened to be the default."""
+    make, _ = aws
+    credentials = tmp_path / "credentials"
+    credentials.write_text(
+        "[default]\naws_access_key_id = AKIADEFAULT\naws_secret_access_key = x\n"
+        "[bench]\naws_access_key_id = AKIABENCHPROFILE\naws_secret_access_key = y\n"
+    )
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    config = cfg(target={"kind": "aws", "region": REGION, "profile": "bench"})
+    target = up(config, make(config)).target
+    assert target.profile == "bench"
+    used = target_clients(target).lambda_._request_signer._credentials
+    assert used.access_key == "AKIABENCHPROFILE"
+    manage.recycle_function(target, timeout_s=10)  # moto accepts any key: it runs through

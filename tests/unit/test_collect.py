@@ -10,10 +10,10 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from analysis.collect import collect, fetch_reports
-from analysis.errors import CollectError
-from coldbench.rundir import REQUEST_COLUMNS, write_run_json
-from infra.local.stack import MotoServer
+from coldbench.analysis.collect import collect, fetch_reports
+from coldbench.analysis.errors import CollectError
+from coldbench.infra.local.stack import MotoServer
+from coldbench.record.rundir import REQUEST_COLUMNS, write_run_json
 
 RID = [
     "11111111-1111-4111-8111-111111111111",
@@ -183,10 +183,10 @@ def test_collect_error_is_reported_and_marked_incomplete(tmp_path, moto_server):
 
 
 def test_lost_log_events_reach_run_json_summary_and_console(tmp_path, moto_server):
-    from analysis.join import join, load_platform, load_requests
-    from analysis.summary import build_summary, one_screen
-    from coldbench.config import Config
-    from coldbench.rundir import read_run_json
+    from coldbench.analysis.join import join, load_platform, load_requests
+    from coldbench.analysis.summary import build_summary, one_screen
+    from coldbench.record.config import Config
+    from coldbench.record.rundir import read_run_json
 
     dropped = {
         "time": "2026-11-22T00:00:00.000Z",

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from coldbench.config import Config, build_config, load_config, parse_overrides, replace
-from coldbench.errors import ConfigError
+from coldbench.record.config import Config, build_config, load_config, parse_overrides, replace
+from coldbench.record.errors import ConfigError
 
 
 def test_defaults_without_any_file(tmp_path, monkeypatch):
@@ -88,3 +88,70 @@ def test_sweep_lists_are_typed_and_checked():
         build_config({"sweep": {"memory_mb": [64]}})
     with pytest.raises(ConfigError, match=r"sweep\.variants"):
         build_config({"sweep": {"variants": ["fast"]}})
+
+
+def _non_default(hint, value):
+    """A valid value of ``hint`` that differs from the default ``value``."""
+    if hint is bool:
+        return not value
+    if hint in (int, float):
+        return value + 1
+    if hint is str:
+        return value + "x" if value else "y"
+    return value
+
+
+def test_every_key_reaches_the_locust_process_whole(tmp_path, monkeypatch):
+    """The pipeline hands Locust the resolved configuration; the locustfile once resolved
+    file and environment again, so `--set load.wait_min_s=…` never reached it."""
+    import dataclasses
+    import typing
+
+    from coldbench.record.config import Config, config_from_environ, to_environ
+
+    raw = Config().as_dict()
+    changed: dict = {
+        "target": {"kind": "aws", "region": "eu-west-1", "profile": "bench", "stack_name": "s"},
+        "function": {
+            "variant": "custom",
+            "source": "src",
+            "handler": "app.main",
+            "architecture": "arm64",
+            "runtime": "python3.13",
+            "env": {"A": "1"},
+            "log_format": "Text",
+            "memory_mb": 1024,
+        },
+        "url": {"auth": "NONE", "cors_allow_origins": ["https://a.example"]},
+        "load": {"shape": "steps", "path": "/p", "method": "POST", "payload": "{}"},
+        "local": {"host": "127.0.0.2", "cpu_scaling": "off"},
+        "sweep": {
+            "memory_mb": [256],
+            "variants": ["probe"],
+            "provisioned": [1],
+            "architectures": ["arm64"],
+        },
+    }
+    changed["load"]["headers"] = {"x-h": "v"}
+    for section in dataclasses.fields(Config):
+        hints = typing.get_type_hints(type(getattr(Config(), section.name)))
+        for key, value in raw[section.name].items():
+            if key not in changed.get(section.name, {}) and hints[key] in (bool, int, float):
+                changed.setdefault(section.name, {})[key] = _non_default(hints[key], value)
+    changed["load"]["wait_max_s"] = changed["load"]["wait_min_s"] + 1
+    changed["local"]["keep_alive_max_s"] = changed["local"]["keep_alive_min_s"] + 1
+    config = build_config(changed)
+    default = Config().as_dict()
+    assert all(
+        config.as_dict()[section][key] != default[section][key]
+        for section in default
+        for key in default[section]
+    ), "every key is set to a value other than its default"
+    # What the locustfile would otherwise read: a different file and COLDBENCH_* values.
+    other = tmp_path / "coldbench.toml"
+    other.write_text("[load]\nwait_min_s = 9\nwait_max_s = 9\n")
+    environ = {**to_environ(config), "COLDBENCH_CONFIG": str(other), "COLDBENCH_LOAD_USERS": "77"}
+    assert config_from_environ(environ) == config
+    assert config_from_environ({"COLDBENCH_CONFIG": str(other)}).load.wait_min_s == 9
+    with pytest.raises(ConfigError, match="COLDBENCH_RESOLVED_CONFIG"):
+        config_from_environ({"COLDBENCH_RESOLVED_CONFIG": "{not json"})

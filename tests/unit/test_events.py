@@ -5,7 +5,12 @@ import json
 
 import pytest
 
-from infra.local.events import HttpRequest, build_event, error_response, result_to_response
+from coldbench.infra.local.events import (
+    HttpRequest,
+    build_event,
+    error_response,
+    result_to_response,
+)
 
 
 def make(**kw) -> HttpRequest:

@@ -8,11 +8,11 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis.join import join, join_key, load_platform, load_requests
-from analysis.stats import describe, environments
-from analysis.summary import build_summary
-from coldbench.config import Config
-from coldbench.rundir import REQUEST_COLUMNS
+from coldbench.analysis.join import join, join_key, load_platform, load_requests
+from coldbench.analysis.stats import describe, environments
+from coldbench.analysis.summary import build_summary
+from coldbench.record.config import Config
+from coldbench.record.rundir import REQUEST_COLUMNS
 
 
 def request_row(**kw) -> dict:

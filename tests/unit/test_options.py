@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from coldbench.config import build_config
-from locustfiles.options import LOAD_OPTIONS, default, load_arguments, shape_params
+from coldbench.locustfiles.options import LOAD_OPTIONS, default, load_arguments, shape_params
+from coldbench.record.config import build_config
 
 
 def test_flags_round_trip_to_the_resolved_config():

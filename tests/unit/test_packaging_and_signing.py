@@ -5,9 +5,9 @@ from io import BytesIO
 
 import pytest
 
-from infra.errors import PackagingError
-from infra.local import sigv4
-from infra.packaging import build_package, source_for
+from coldbench.infra.errors import PackagingError
+from coldbench.infra.local import sigv4
+from coldbench.infra.packaging import build_package, source_for
 
 
 def test_package_is_deterministic_and_clean(tmp_path):

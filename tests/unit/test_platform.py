@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.platform import parse_report
-from infra.local.telemetry import Report, iso_ms, report_json, report_text
+from coldbench.analysis.platform import parse_report
+from coldbench.infra.local.telemetry import Report, iso_ms, report_json, report_text
 
 RID = "3604209a-e9a3-11e6-939a-754dd98c7be3"
 

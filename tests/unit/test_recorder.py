@@ -11,8 +11,8 @@ from geventhttpclient.header import Headers
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coldbench.rundir import REQUEST_COLUMNS
-from locustfiles.recorder import Buffer, RowWriter
+from coldbench.locustfiles.recorder import Buffer, RowWriter
+from coldbench.record.rundir import REQUEST_COLUMNS
 
 
 def record_from_event(tmp_path, *event, worker="local", phase="hold") -> dict:
@@ -114,7 +114,7 @@ def test_any_field_reads_back_as_written(
 
 
 def test_written_rows_read_back_as_the_exact_floats(tmp_path):
-    from analysis.join import load_requests
+    from coldbench.analysis.join import load_requests
 
     starts = [1732270000.1234567, 1732270000.9998999, 1732270001.0000005]
     writer = RowWriter(tmp_path / "requests.csv", lambda t: "hold" if t < 1732270001 else "idle")

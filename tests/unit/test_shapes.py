@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from locustfiles import shapes
-from locustfiles.shapes import (
+from coldbench.record import shapes
+from coldbench.record.shapes import (
     ShapeParams,
     build_table,
     phase_at,
@@ -25,7 +25,6 @@ def test_ramp_idle_table():
     assert stage_at(table, 23).users == 0
     assert phase_at(table, 38) == "c2-ramp"
     assert phase_at(table, 1000) == "tail"
-    assert shapes.gap_ends(table) == [37.0]
 
 
 @pytest.mark.parametrize("shape", ["ramp-idle", "burst", "steps", "constant"])
@@ -55,7 +54,7 @@ def test_steps_and_constant():
 TICK_SCRIPT = """
 import locust  # first, as in any locustfile: gevent patches before anything else
 import time, types
-from locustfiles import locustfile
+from coldbench.locustfiles import locustfile
 
 opts = types.SimpleNamespace(
     shape="ramp-idle", shape_users=4, shape_spawn_rate=2.0, hold=3.0, idle=5.0, cycles=2,
@@ -82,3 +81,21 @@ def test_tick_follows_the_table_with_controlled_time():
     )
     assert result.returncode == 0, result.stderr
     assert "tick ok" in result.stdout
+
+
+def test_shape_defaults_are_the_configs_and_the_cost_guard_plays_the_same_table():
+    from coldbench.infra.aws.preflight import worst_case_cost
+    from coldbench.record.config import Config, build_config
+    from coldbench.record.shapes import planned_seconds
+
+    assert ShapeParams() == ShapeParams.of(Config())
+    for shape in ("ramp-idle", "burst", "steps", "constant"):
+        config = build_config({"load": {"shape": shape}, "function": {"memory_mb": 1024}})
+        seconds = total_seconds(build_table(ShapeParams.of(config)))
+        assert planned_seconds(config) == seconds
+        busy = min(config.load.users, 10)
+        compute = busy * seconds * 1.0 * config.cost.gb_second_x86_64
+        requests = busy * seconds / config.load.wait_min_s / 1e6 * config.cost.per_million_requests
+        assert worst_case_cost(config, 10) == pytest.approx(compute + requests), shape
+    steps = build_config({"load": {"shape": "steps"}})
+    assert planned_seconds(steps) == 30.0  # two steps of 15 s to 10 users (once said 45)

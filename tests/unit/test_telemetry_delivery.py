@@ -12,12 +12,17 @@ from botocore.stub import ANY, Stubber
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis.collect import fetch_logs_dropped
-from analysis.platform import parse_logs_dropped, parse_report
-from infra.local import logbatch
-from infra.local.logbatch import MAX_EVENT_BYTES, plan_batches, rejected_indexes, split_message
-from infra.local.stack import MotoServer
-from infra.local.telemetry import Report, Telemetry, report_text
+from coldbench.analysis.collect import fetch_logs_dropped
+from coldbench.analysis.platform import parse_logs_dropped, parse_report
+from coldbench.infra.local import logbatch
+from coldbench.infra.local.logbatch import (
+    MAX_EVENT_BYTES,
+    plan_batches,
+    rejected_indexes,
+    split_message,
+)
+from coldbench.infra.local.stack import MotoServer
+from coldbench.infra.local.telemetry import Report, Telemetry, report_text
 
 NOW_MS = 1_800_000_000_000
 DAY_MS = 24 * 3600 * 1000

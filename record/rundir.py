@@ -22,8 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from coldbench import __version__
-from coldbench.errors import RunDirError
+from coldbench.record.errors import RunDirError
 
 RUNS_DIR = Path("runs")
 
@@ -99,7 +98,7 @@ def _initial_run_json(run_dir: Path) -> dict[str, Any]:
         "run_id": run_dir.name,
         "completed": False,
         "versions": {
-            "coldbench": __version__,
+            "coldbench": metadata.version("coldbench"),
             "python": platform.python_version(),
             **{name: metadata.version(name) for name in ("locust", "boto3", "awslambdaric")},
         },

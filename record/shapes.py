@@ -21,6 +21,10 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from coldbench.record.config import Config, LoadConfig
+
+_DEFAULT_IDLE_S = Config().idle_gap_s()  # the default [load] gap, resolved
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -32,15 +36,33 @@ class Stage:
 
 @dataclass(frozen=True)
 class ShapeParams:
-    shape: str = "ramp-idle"
-    users: int = 10
-    spawn_rate: float = 5.0
-    hold_s: float = 20.0
-    idle_s: float = 15.0
-    cycles: int = 3
-    step_users: int = 5
-    step_s: float = 15.0
-    run_time_s: float = 60.0
+    """A shape's parameters; the defaults are ``[load]``'s own, the gap as resolved."""
+
+    shape: str = LoadConfig.shape
+    users: int = LoadConfig.users
+    spawn_rate: float = LoadConfig.spawn_rate
+    hold_s: float = LoadConfig.hold_s
+    idle_s: float = _DEFAULT_IDLE_S
+    cycles: int = LoadConfig.cycles
+    step_users: int = LoadConfig.step_users
+    step_s: float = LoadConfig.step_s
+    run_time_s: float = LoadConfig.run_time_s
+
+    @classmethod
+    def of(cls, config: Config) -> ShapeParams:
+        """The shape ``config`` describes (its idle gap resolved for the target)."""
+        load = config.load
+        return cls(
+            shape=load.shape,
+            users=load.users,
+            spawn_rate=load.spawn_rate,
+            hold_s=load.hold_s,
+            idle_s=config.idle_gap_s(),
+            cycles=load.cycles,
+            step_users=load.step_users,
+            step_s=load.step_s,
+            run_time_s=load.run_time_s,
+        )
 
 
 def build_table(p: ShapeParams) -> list[Stage]:
@@ -70,6 +92,11 @@ def build_table(p: ShapeParams) -> list[Stage]:
 
 def total_seconds(table: list[Stage]) -> float:
     return sum(stage.duration_s for stage in table)
+
+
+def planned_seconds(config: Config) -> float:
+    """How long the configured load runs: the progress bar's and the cost guard's length."""
+    return total_seconds(build_table(ShapeParams.of(config)))
 
 
 def stage_at(table: list[Stage], elapsed_s: float) -> Stage | None:
@@ -105,13 +132,3 @@ def phase_clock(table: list[Stage], start_epoch_s: float) -> Callable[[float], s
         return phases[index] if index < len(phases) else "tail"
 
     return phase_of
-
-
-def gap_ends(table: list[Stage]) -> list[float]:
-    """Seconds after the start at which an idle gap ends (the next ramp meets cold)."""
-    ends, t = [], 0.0
-    for stage in table:
-        t += stage.duration_s
-        if stage.phase.endswith("-idle"):
-            ends.append(t)
-    return ends

@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coldbench.errors import ConfigError
+from coldbench.record.errors import ConfigError
 
 ENV_PREFIX = "COLDBENCH_"
 DEFAULT_CONFIG_FILE = "coldbench.toml"
+# The resolved configuration, whole, as the pipeline hands it to the processes it starts
+# (Locust and its workers): they use it instead of resolving file and environment again.
+RESOLVED_ENV = "COLDBENCH_RESOLVED_CONFIG"
 # COLDBENCH_* variables that are not config keys.
-NON_CONFIG_ENV = {"COLDBENCH_CONFIG", "COLDBENCH_TARGET_FILE", "COLDBENCH_RUN_DIR"}
+NON_CONFIG_ENV = {"COLDBENCH_CONFIG", "COLDBENCH_TARGET_FILE", "COLDBENCH_RUN_DIR", RESOLVED_ENV}
 
 
 @dataclass(frozen=True)
@@ -364,4 +367,29 @@ def replace(config: Config, **sections: Mapping[str, Any]) -> Config:
     raw = config.as_dict()
     for section, values in sections.items():
         raw.setdefault(section, {}).update(values)
+    return build_config(raw)
+
+
+def to_environ(config: Config) -> dict[str, str]:
+    """``config`` as the environment variable a child process reads it back from."""
+    return {RESOLVED_ENV: json.dumps(config.as_dict(), sort_keys=True)}
+
+
+def config_from_environ(environ: Mapping[str, str] | None = None) -> Config:
+    """The configuration a process started by the pipeline was given whole; resolved from
+    file and environment (:func:`load_config`) when started on its own (``locust -f``).
+
+    Raises:
+        ConfigError: the handed-over value is not a valid configuration.
+    """
+    environ = os.environ if environ is None else environ
+    handed = environ.get(RESOLVED_ENV)
+    if handed is None:
+        return load_config(environ=environ)
+    try:
+        raw = json.loads(handed)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(RESOLVED_ENV, f"not valid JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(RESOLVED_ENV, "must be a JSON object of sections")
     return build_config(raw)

@@ -2,7 +2,8 @@
 
 It is the only thing the load generator and the analysis learn about the function from
 the provisioner: where the URL is, how to authenticate, where its logs and metrics are.
-It never holds credentials.
+It never holds credentials, only the name of the profile to take them from, so that
+whatever acts on the target later (recycle at an idle gap) uses the run's own.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from coldbench.errors import TargetError
+from coldbench.record.errors import TargetError
 
 STATE_DIR = Path(".coldbench")
 TARGET_FILE = STATE_DIR / "target.json"
@@ -26,6 +27,7 @@ class Target:
     auth: str  # AWS_IAM | NONE
     region: str
     function_name: str
+    profile: str = ""  # AWS: the named profile whose credentials act on the function
     qualifier: str = ""  # alias when provisioned concurrency is on
     log_group: str = ""
     cloudwatch_endpoint: str = ""  # local only; empty means AWS's own endpoint
