@@ -7,21 +7,19 @@ architecture, provisioned concurrency).
 
 from __future__ import annotations
 
-import html
 import time
 from pathlib import Path
+from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
-from coldbench.analysis.render import CSS, _figure, _fmt, _table
+from coldbench.analysis.html import Figure, figure, render_page
 from coldbench.record.rundir import write_json_atomic
+from coldbench.record.summary import Summary
 
 
-def label(summary: dict) -> str:
-    fn = summary.get("target", {}).get("function", {})
+def label(summary: Summary) -> str:
+    fn = summary.function
     parts = [
         str(fn.get("variant", "?")),
         f"{fn.get('memory_mb', '?')} MB",
@@ -32,25 +30,21 @@ def label(summary: dict) -> str:
     return " ".join(p for p in parts if p)
 
 
-def row(summary: dict) -> dict:
-    classes = summary["classes"]
-
-    def stat(cls: str, key: str, measure: str = "e2e_ms"):
-        return (classes.get(cls) or {}).get(measure, {}).get(key)
-
+def row(summary: Summary) -> dict[str, Any]:
+    cold, warm = summary.of("cold"), summary.of("warm")
     return {
-        "run_id": summary["run_id"],
+        "run_id": summary.run_id,
         "label": label(summary),
-        "requests": summary["requests"],
-        "cold_share": summary["cold_share"],
-        "cold_p50_ms": stat("cold", "p50"),
-        "cold_p99_ms": stat("cold", "p99"),
-        "warm_p50_ms": stat("warm", "p50"),
-        "warm_p99_ms": stat("warm", "p99"),
-        "init_p50_ms": stat("cold", "p50", "init_ms"),
-        "cost_per_million_usd": summary["cost_usd"].get("per_million_requests"),
-        "slo_ok": summary["slo_ok"],
-        "failure_rate": summary["failure_rate"],
+        "requests": summary.requests,
+        "cold_share": summary.cold_share,
+        "cold_p50_ms": cold.e2e_ms.p50,
+        "cold_p99_ms": cold.e2e_ms.p99,
+        "warm_p50_ms": warm.e2e_ms.p50,
+        "warm_p99_ms": warm.e2e_ms.p99,
+        "init_p50_ms": cold.init_ms.p50,
+        "cost_per_million_usd": summary.cost_usd.per_million_requests,
+        "slo_ok": summary.slo_ok,
+        "failure_rate": summary.failure_rate,
     }
 
 
@@ -66,7 +60,7 @@ def recommend(rows: list[dict]) -> dict:
     }
 
 
-def plot_latency(rows: list[dict]) -> str:
+def plot_latency(rows: list[dict]) -> Figure:
     fig, ax = plt.subplots(figsize=(10, 3.6))
     x = range(len(rows))
     width = 0.2
@@ -88,13 +82,13 @@ def plot_latency(rows: list[dict]) -> str:
     ax.set_xticks(list(x), [r["label"] for r in rows], rotation=20, ha="right", fontsize=8)
     ax.set(yscale="log", ylabel="end-to-end ms (log)")
     ax.legend(fontsize=8)
-    return _figure(
+    return figure(
         fig,
         "Cold and warm latency by run. The gap between red and blue bars is what a cold start costs each configuration.",
     )
 
 
-def plot_cost(rows: list[dict]) -> str:
+def plot_cost(rows: list[dict]) -> Figure:
     fig, ax = plt.subplots(figsize=(7, 4))
     for r in rows:
         if r["cost_per_million_usd"] is None:
@@ -103,61 +97,62 @@ def plot_cost(rows: list[dict]) -> str:
         ax.scatter(r["cost_per_million_usd"], r["cold_p99_ms"] or 0, marker=marker, s=50)
         ax.annotate(r["label"], (r["cost_per_million_usd"], r["cold_p99_ms"] or 0), fontsize=7)
     ax.set(xlabel="cost per million requests (USD)", ylabel="cold p99 ms", yscale="log")
-    return _figure(
+    return figure(
         fig, "Cost against cold-start latency (x = misses an SLO). Down and to the left is better."
     )
 
 
-def compare(summaries: list[dict], reports_root: Path = Path("reports")) -> Path:
+HEADER = [
+    "run",
+    "configuration",
+    "requests",
+    "cold share",
+    "cold p50",
+    "cold p99",
+    "warm p50",
+    "warm p99",
+    "init p50",
+    "$ / million",
+    "SLOs",
+]
+
+
+def compare(summaries: list[Summary], reports_root: Path = Path("reports")) -> Path:
     """Write ``reports/compare-<time>/index.html`` and ``compare.json``; returns the page."""
     rows = [row(s) for s in summaries]
     verdict = recommend(rows)
     out = reports_root / f"compare-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
     out.mkdir(parents=True, exist_ok=True)
     write_json_atomic(out / "compare.json", {"runs": rows, "recommendation": verdict})
-    header = [
-        "run",
-        "configuration",
-        "requests",
-        "cold share",
-        "cold p50",
-        "cold p99",
-        "warm p50",
-        "warm p99",
-        "init p50",
-        "$ / million",
-        "SLOs",
-    ]
-    table = _table(
+    table_rows = [
         [
-            [
-                r["run_id"],
-                r["label"],
-                r["requests"],
-                f"{r['cold_share']:.1%}",
-                r["cold_p50_ms"],
-                r["cold_p99_ms"],
-                r["warm_p50_ms"],
-                r["warm_p99_ms"],
-                r["init_p50_ms"],
-                None if r["cost_per_million_usd"] is None else f"{r['cost_per_million_usd']:.4f}",
-                "pass" if r["slo_ok"] else "FAIL",
-            ]
-            for r in rows
-        ],
-        header,
+            r["run_id"],
+            r["label"],
+            r["requests"],
+            f"{r['cold_share']:.1%}",
+            r["cold_p50_ms"],
+            r["cold_p99_ms"],
+            r["warm_p50_ms"],
+            r["warm_p99_ms"],
+            r["init_p50_ms"],
+            None if r["cost_per_million_usd"] is None else f"{r['cost_per_million_usd']:.4f}",
+            "pass" if r["slo_ok"] else "FAIL",
+        ]
+        for r in rows
+    ]
+    cards = [
+        (
+            "cheapest meeting the SLOs",
+            verdict["cheapest_meeting_slos"] or "none of the runs meets every SLO",
+        ),
+        ("fastest (warm p99)", str(verdict["fastest"])),
+    ]
+    return render_page(
+        "compare.html.j2",
+        out / "index.html",
+        rows=rows,
+        cards=cards,
+        header=HEADER,
+        table_rows=table_rows,
+        figures=[plot_latency(rows), plot_cost(rows)],
     )
-    cheapest = verdict["cheapest_meeting_slos"] or "none of the runs meets every SLO"
-    body = (
-        f"<h1>coldbench comparison of {len(rows)} runs</h1>"
-        f"<div class='cards'><div class='card'><b>{html.escape(cheapest)}</b>cheapest meeting the SLOs</div>"
-        f"<div class='card'><b>{html.escape(str(verdict['fastest']))}</b>fastest (warm p99)</div></div>"
-        f"<h2>Runs</h2>{table}<h2>Plots</h2>{plot_latency(rows)}{plot_cost(rows)}"
-        f"<p class='meta'>Latency in ms, end to end as users saw it; {_fmt(None)} where a run had no such requests.</p>"
-    )
-    page = out / "index.html"
-    page.write_text(
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>coldbench comparison</title>'
-        f"<style>{CSS}</style></head><body>{body}</body></html>"
-    )
-    return page

@@ -27,7 +27,6 @@ import pandas as pd
 from coldbench.analysis.errors import NoDataError
 from coldbench.record.rundir import PLATFORM_FIELDS, REQUEST_COLUMNS
 
-CLASSES = ("cold", "proactive", "provisioned", "warm", "unknown")
 _TOLERANCE_MS = 1.0  # clock and rounding slack before a row counts as inconsistent
 _NUMERIC = ("start_time", "e2e_ms", "status", "ok", "bytes", "cold", "init_start", "init_ms", "seq")
 

@@ -6,39 +6,42 @@ time series. Nothing here is rounded into buckets.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from coldbench.record.config import Config
+from coldbench.record.summary import ClassStats, Cost, Distribution, SloVerdict
 
 PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99, "p999": 99.9}
 MEASURES = ("e2e_ms", "duration_ms", "init_ms", "outside_ms")
 
 
-def describe(values: pd.Series) -> dict[str, float | int | None]:
+def describe(values: pd.Series) -> Distribution:
     """count, p50, p90, p95, p99, p999, max, mean of the non-missing values."""
     data = values.dropna().to_numpy(dtype=float)
     if data.size == 0:
-        return {"count": 0, **dict.fromkeys(PERCENTILES), "max": None, "mean": None}
+        return Distribution()
     qs = np.percentile(data, list(PERCENTILES.values()))
-    out: dict[str, float | int | None] = {"count": int(data.size)}
-    out.update({k: float(v) for k, v in zip(PERCENTILES, qs, strict=True)})
-    out["max"] = float(data.max())
-    out["mean"] = float(data.mean())
-    return out
+    p50, p90, p95, p99, p999 = (float(q) for q in qs)
+    return Distribution(
+        int(data.size), p50, p90, p95, p99, p999, float(data.max()), float(data.mean())
+    )
 
 
-def group_stats(df: pd.DataFrame, by: str) -> dict:
+def group_stats(df: pd.DataFrame, by: str) -> dict[str, ClassStats]:
     """Per group: count, failures, and the four measures described."""
     frame = df.assign(init_ms=df["init_visible_ms"].where(df["init_visible_ms"] > 0))
     result = {}
     for key, group in frame.groupby(by, sort=True):
-        entry: dict = {"count": len(group), "failures": int((group["ok"] != 1).sum())}
-        for measure in MEASURES:
-            entry[measure] = describe(group[measure])
-        result[str(key)] = entry
+        result[str(key)] = ClassStats(
+            len(group),
+            int((group["ok"] != 1).sum()),
+            **{measure: describe(group[measure]) for measure in MEASURES},
+        )
     return result
 
 
@@ -65,8 +68,8 @@ def environments(df: pd.DataFrame) -> dict:
     reap_gaps = [g for g in reap_gaps if reused_after is None or g > reused_after]
     return {
         "count": len(per_env),
-        "requests_per_env": describe(per_env["requests"].astype(float)),
-        "lifetime_s": describe(lifetimes),
+        "requests_per_env": asdict(describe(per_env["requests"].astype(float))),
+        "lifetime_s": asdict(describe(lifetimes)),
         "keep_alive_observed_s": {
             "longest_idle_then_reused": reused_after,
             "shortest_idle_then_new": min(reap_gaps) if reap_gaps else None,
@@ -74,7 +77,9 @@ def environments(df: pd.DataFrame) -> dict:
     }
 
 
-def cost(df: pd.DataFrame, config: Config, target_function: dict, run_seconds: float) -> dict:
+def cost(
+    df: pd.DataFrame, config: Config, target_function: Mapping[str, Any], run_seconds: float
+) -> Cost:
     """Cost of the run and per million requests, from Billed Duration (init included)."""
     prices = config.cost
     arch = target_function.get("architecture", "x86_64")
@@ -90,36 +95,33 @@ def cost(df: pd.DataFrame, config: Config, target_function: dict, run_seconds: f
     standing = pc * memory_gb * run_seconds * getattr(prices, f"provisioned_gb_second_{arch}")
     requests_cost = len(invoked) / 1e6 * prices.per_million_requests
     total = compute + standing + requests_cost
-    return {
-        "total": total,
-        "compute": compute,
-        "provisioned": standing,
-        "requests": requests_cost,
-        "per_million_requests": total / len(invoked) * 1e6 if len(invoked) else None,
-        "gb_seconds": gb_s + pc_duration,
-    }
+    return Cost(
+        total=float(total),
+        compute=float(compute),
+        provisioned=float(standing),
+        requests=float(requests_cost),
+        per_million_requests=float(total / len(invoked) * 1e6) if len(invoked) else None,
+        gb_seconds=float(gb_s + pc_duration),
+    )
 
 
-def slo_verdicts(classes: dict, failure_rate: float, config: Config) -> list[dict]:
+def slo_verdicts(
+    classes: Mapping[str, ClassStats], failure_rate: float, config: Config
+) -> tuple[SloVerdict, ...]:
     slo = config.slo
 
-    def p99(cls: str):
-        return (classes.get(cls) or {}).get("e2e_ms", {}).get("p99")
+    def p99(cls: str) -> float | None:
+        return (classes.get(cls) or ClassStats()).e2e_ms.p99
 
     checks = [
         ("cold_p99_ms", slo.cold_p99_ms, p99("cold")),
         ("warm_p99_ms", slo.warm_p99_ms, p99("warm")),
         ("error_rate", slo.error_rate, failure_rate),
     ]
-    return [
-        {
-            "name": name,
-            "threshold": threshold,
-            "actual": actual,
-            "ok": actual is None or actual < threshold,
-        }
+    return tuple(
+        SloVerdict(name, threshold, actual, actual is None or actual < threshold)
         for name, threshold, actual in checks
-    ]
+    )
 
 
 def timeseries(df: pd.DataFrame) -> pd.DataFrame:
@@ -140,10 +142,3 @@ def timeseries(df: pd.DataFrame) -> pd.DataFrame:
         out[["requests", "failures", "cold"]].fillna(0).astype("int64")
     )
     return out.reset_index()
-
-
-def finite(value):
-    """JSON-safe numbers: NaN and infinities become None."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value

@@ -24,8 +24,8 @@ began = time.perf_counter()
 result = analyse(Path(sys.argv[1]), build_config({}), reports_root=Path(sys.argv[2]))
 elapsed = time.perf_counter() - began
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "requests": result.summary["requests"],
-                  "matched": result.summary["matched"], "cold": result.summary["cold_starts"]}))
+print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "requests": result.summary.requests,
+                  "matched": result.summary.matched, "cold": result.summary.cold_starts}))
 """
 
 

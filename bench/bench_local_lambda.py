@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from coldbench.analysis.collect import logs_client
+from coldbench.analysis.cloudwatch import logs_client
 from coldbench.analysis.platform import parse_report
 from coldbench.infra.local.environment import RUNTIME_PATHS
 from coldbench.infra.local.stack import running

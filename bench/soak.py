@@ -20,7 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-from coldbench.analysis.collect import fetch_reports, logs_client
+from coldbench.analysis.cloudwatch import fetch_reports, logs_client
 from coldbench.infra.local.environment import read_memory_kb
 from coldbench.infra.local.stack import running
 from coldbench.record.config import build_config

@@ -18,8 +18,10 @@ from coldbench import locustfiles
 from coldbench.errors import PipelineError
 from coldbench.locustfiles import options
 from coldbench.record.config import Config, to_environ
+from coldbench.record.progress import Progress
 from coldbench.record.rundir import create_run_dir, latest_run, read_run_json
 from coldbench.record.shapes import planned_seconds
+from coldbench.record.summary import Summary
 from coldbench.record.target import Target, read_target, write_target
 
 LOCUSTFILE = Path(locustfiles.__file__).parent / "locustfile.py"
@@ -113,33 +115,22 @@ def run_locust(config: Config, run_dir: Path) -> int:
             stderr=subprocess.STDOUT,
             env=locust_environ(config),
         )
-        started, last_line = time.monotonic(), 0.0
-        tty = sys.stderr.isatty()
+        started = time.monotonic()
+        progress = Progress("load", expected, "s")
         try:
             while proc.poll() is None:
-                elapsed = time.monotonic() - started
-                done = min(1.0, elapsed / expected) if expected else 1.0
-                if tty:
-                    print(
-                        f"\rload: [{'#' * int(done * 30):<30}] {elapsed:5.0f}/{expected:.0f} s",
-                        end="",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                elif elapsed - last_line >= 15:
-                    last_line = elapsed
-                    print(f"load: {elapsed:.0f}/{expected:.0f} s", file=sys.stderr, flush=True)
+                progress.update(time.monotonic() - started)
                 time.sleep(0.5)
         except KeyboardInterrupt:
             proc.terminate()
             proc.wait(30)
             raise
         finally:
-            print(file=sys.stderr)
+            progress.close()
     return proc.returncode
 
 
-def analyse_and_render(run_dir: Path, config: Config, wait_s: float) -> tuple[dict, Path]:
+def analyse_and_render(run_dir: Path, config: Config, wait_s: float) -> tuple[Summary, Path]:
     from coldbench.analysis.collect import collect
     from coldbench.analysis.render import render
     from coldbench.analysis.summary import analyse
@@ -199,7 +190,7 @@ def cmd_recycle(config: Config, args) -> int:
     return 0
 
 
-def run_once(config: Config) -> tuple[dict, Path, int]:
+def run_once(config: Config) -> tuple[Summary, Path, int]:
     """One pass of the pipeline: up, Locust, collect, report. Returns (summary, page, code)."""
     with target_up(config) as target:
         run_dir = create_run_dir()  # only once the target is up: a refused preflight leaves nothing
@@ -219,7 +210,7 @@ def run_once(config: Config) -> tuple[dict, Path, int]:
 
 
 def cmd_run(config: Config, args) -> int:
-    from coldbench.analysis.summary import one_screen
+    from coldbench.analysis.console import one_screen
 
     if config.target.kind == "aws" and not args.yes:
         _confirm_cost(config)
@@ -228,7 +219,7 @@ def cmd_run(config: Config, args) -> int:
     print(f"report: {page.resolve()}")
     if config.target.kind == "aws":
         print("the AWS stack is still up: `make teardown` removes it")
-    return 0 if summary["slo_ok"] and code == 0 else 1
+    return 0 if summary.slo_ok and code == 0 else 1
 
 
 def cmd_sweep(config: Config, args) -> int:
@@ -275,8 +266,9 @@ def cmd_collect(config: Config, args) -> int:
 
 
 def cmd_report(config: Config, args) -> int:
+    from coldbench.analysis.console import one_screen
     from coldbench.analysis.render import render
-    from coldbench.analysis.summary import analyse, one_screen
+    from coldbench.analysis.summary import analyse
 
     run_dirs = list(args.run_dirs) or [latest_run()]
     worst, summaries = 0, []
@@ -287,7 +279,7 @@ def cmd_report(config: Config, args) -> int:
         summaries.append(result.summary)
         print(one_screen(result.summary))
         print(f"report: {page.resolve()}")
-        worst = max(worst, 0 if result.summary["slo_ok"] else 1)
+        worst = max(worst, 0 if result.summary.slo_ok else 1)
     if args.compare:
         from coldbench.analysis.compare import compare
 

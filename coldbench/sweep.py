@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from coldbench.errors import PipelineError
 from coldbench.record.config import Config, replace
+from coldbench.record.progress import Progress
 
 
 def cells(config: Config) -> list[dict]:
@@ -33,6 +34,7 @@ def sweep(config: Config, run_once: Callable, confirmed: bool = False) -> int:
         raise PipelineError(f"an AWS sweep runs {len(matrix)} load tests: pass --yes to go ahead")
     load = {"cycles": config.sweep.cycles, "hold_s": config.sweep.hold_s}
     summaries, started = [], time.monotonic()
+    progress = Progress("sweep", len(matrix), "runs", width=20, every_s=0)
     for index, function in enumerate(matrix, 1):
         elapsed = time.monotonic() - started
         eta = (
@@ -40,12 +42,8 @@ def sweep(config: Config, run_once: Callable, confirmed: bool = False) -> int:
             if index == 1
             else f", about {elapsed / (index - 1) * (len(matrix) - index + 1) / 60:.0f} min left"
         )
-        bar = "#" * (20 * (index - 1) // len(matrix))
-        print(
-            f"sweep [{bar:<20}] {index}/{len(matrix)}: {_describe(function)}{eta}",
-            file=sys.stderr,
-            flush=True,
-        )
+        progress.update(index - 1, f": next {_describe(function)}{eta}")
+        progress.close()  # each run prints its own progress below this line
         summary, page, _ = run_once(replace(config, function=function, load=load))
         summaries.append(summary)
         print(f"sweep: {_describe(function)} -> {page}", file=sys.stderr)

@@ -14,7 +14,6 @@ Files and their schemas:
 from __future__ import annotations
 
 import json
-import os
 import platform
 import secrets
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from coldbench.record.errors import RunDirError
+from coldbench.record.files import write_text_atomic
 
 RUNS_DIR = Path("runs")
 
@@ -78,9 +78,7 @@ def create_run_dir(run_id: str | None = None, root: Path = RUNS_DIR) -> Path:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True, default=str))
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
 def write_run_json(run_dir: Path, **fields: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from coldbench.record.errors import TargetError
+from coldbench.record.files import write_text_atomic
 
 STATE_DIR = Path(".coldbench")
 TARGET_FILE = STATE_DIR / "target.json"
@@ -50,10 +51,7 @@ class Target:
 def write_target(target: Target, path: Path = TARGET_FILE) -> Path:
     """Write atomically so a reader never sees half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(target.to_dict(), indent=2, sort_keys=True))
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, json.dumps(target.to_dict(), indent=2, sort_keys=True))
 
 
 def read_target(path: Path | str | None = None) -> Target:

@@ -11,13 +11,8 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,8 +20,10 @@ from aiohttp import web
 
 from coldbench.infra.errors import LocalLambdaError
 from coldbench.infra.local import cgroups
-from coldbench.infra.local.environment import SETPRIV, FunctionSpec
+from coldbench.infra.local.control import control_app
+from coldbench.infra.local.environment import FunctionSpec
 from coldbench.infra.local.frontend import FunctionUrl
+from coldbench.infra.local.moto_server import MotoServer
 from coldbench.infra.local.pool import Pool, PoolSettings
 from coldbench.infra.local.sigv4 import LOCAL_ACCOUNT_ID
 from coldbench.infra.local.telemetry import Telemetry
@@ -35,51 +32,6 @@ from coldbench.record.config import Config
 from coldbench.record.target import Target
 
 log = logging.getLogger(__name__)
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    with socket.socket() as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
-
-
-class MotoServer:
-    """A moto server on loopback: the local CloudWatch Logs and metrics endpoint."""
-
-    def __init__(self, host: str = "127.0.0.1"):
-        self.host = host
-        self.port = free_port(host)
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
-    def start(self, timeout_s: float = 60) -> str:
-        cmd = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
-        if SETPRIV:
-            cmd = [SETPRIV, "--pdeathsig", "KILL", "--", *cmd]  # dies with us, however we end
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise LocalLambdaError(f"moto server exited with {self.proc.returncode}")
-            try:
-                urllib.request.urlopen(f"{self.endpoint}/moto-api/", timeout=1).close()
-                return self.endpoint
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise LocalLambdaError(f"moto server did not answer on {self.endpoint} in {timeout_s}s")
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class LocalLambda:
@@ -151,7 +103,7 @@ class LocalLambda:
             cors_allow_origins=cfg.url.cors_allow_origins,
         )
         port = await self._serve(front.server(), cfg.local.host, cfg.local.port)
-        control_port = await self._serve(self._control_app(), "127.0.0.1", 0)
+        control_port = await self._serve(control_app(self.pool), "127.0.0.1", 0)
         self.target = Target(
             kind="local",
             url=f"http://{cfg.local.host}:{port}/",
@@ -192,20 +144,6 @@ class LocalLambda:
         await site.start()
         self._runners.append(runner)
         return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    def _control_app(self) -> web.Application:
-        async def recycle(_: web.Request) -> web.Response:
-            assert self.pool is not None
-            return web.json_response({"retired": await self.pool.recycle()})
-
-        async def status(_: web.Request) -> web.Response:
-            assert self.pool is not None
-            return web.json_response(self.pool.status())
-
-        app = web.Application()
-        app.router.add_post("/recycle", recycle)
-        app.router.add_get("/status", status)
-        return app
 
     async def stop(self) -> None:
         for runner in reversed(self._runners):

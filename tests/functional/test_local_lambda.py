@@ -15,7 +15,7 @@ import boto3
 import pytest
 import requests
 
-from coldbench.analysis.collect import logs_client
+from coldbench.analysis.cloudwatch import logs_client
 from coldbench.analysis.platform import parse_report
 from tests.conftest import FUNCTIONS, signed_get
 

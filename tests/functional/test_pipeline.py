@@ -99,8 +99,8 @@ def test_headless_run_records_every_request_and_cold_waves(signed_target, tmp_pa
     collected = collect(run_dir, wait_s=30, progress=False)
     assert collected.complete and collected.records == len(rows)
     analysis = analyse(run_dir, build_config({}), reports_root=tmp_path / "reports")
-    assert analysis.summary["match_rate"] == 1.0
-    assert analysis.summary["classes"]["cold"]["count"] == len(cold)
+    assert analysis.summary.match_rate == 1.0
+    assert analysis.summary.of("cold").count == len(cold)
     assert render(analysis).exists()
 
 
@@ -163,14 +163,14 @@ def test_sigterm_mid_run_leaves_parseable_rows(signed_target, tmp_path):
     run = read_run_json(run_dir)
     assert run["completed"] is False and run["ended_ms"] > run["started_ms"]
     analysis = analyse(run_dir, build_config({}), reports_root=tmp_path / "reports")
-    assert analysis.summary["completed"] is False
+    assert analysis.summary.completed is False
     assert "did not complete" in render(analysis).read_text()
 
 
 def test_each_test_started_in_the_web_ui_is_its_own_run(signed_target, tmp_path):
     import requests
 
-    from coldbench.infra.local.stack import free_port
+    from coldbench.infra.local.moto_server import free_port
 
     _stack, target_file = signed_target
     port = free_port()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -51,7 +52,7 @@ def test_report_is_self_contained(report):
         "Unmatched requests",
     ):
         assert heading in text
-    assert result.summary["classes"]["cold"]["count"] == 30
+    assert result.summary.of("cold").count == 30
 
 
 @pytest.mark.skipif(
@@ -94,12 +95,9 @@ def test_compare_recommends_cheapest_passing_and_fastest(tmp_path):
     for name, memory in (("a", 256), ("b", 1024)):
         run_dir = generate(tmp_path / name, 2000, seconds=60, env_every=100, seed=hash(name) % 100)
         result = analyse(run_dir, build_config({}), reports_root=tmp_path / "reports")
-        result.summary["target"]["function"] = {
-            "variant": name,
-            "memory_mb": memory,
-            "architecture": "x86_64",
-        }
-        summaries.append(result.summary)
+        function = {"variant": name, "memory_mb": memory, "architecture": "x86_64"}
+        target = {**result.summary.target, "function": function}
+        summaries.append(dataclasses.replace(result.summary, target=target))
     page = compare(summaries, reports_root=tmp_path / "reports")
     data = json.loads((page.parent / "compare.json").read_text())
     assert [r["label"] for r in data["runs"]] == ["a 256 MB x86_64", "b 1024 MB x86_64"]

@@ -120,11 +120,11 @@ def test_classes_and_decomposition(tmp_path):
     summary = build_summary(
         {"run_id": "r", "target": {"function": {"memory_mb": 128}}}, df.reset_index(), Config()
     )
-    assert summary["requests"] == 6 and summary["failures"] == 1 and summary["matched"] == 4
-    assert summary["match_rate"] == 4 / 6
-    assert summary["unmatched"]["count"] == 2
-    assert summary["classes"]["cold"]["count"] == 1
-    assert summary["errors"] == {"HTTP 429": 1}
+    assert summary.requests == 6 and summary.failures == 1 and summary.matched == 4
+    assert summary.match_rate == 4 / 6
+    assert summary.unmatched.count == 2
+    assert summary.of("cold").count == 1
+    assert summary.errors == {"HTTP 429": 1}
 
 
 def test_outside_never_negative_and_flagged(tmp_path):
@@ -149,8 +149,8 @@ def test_torn_last_line_is_dropped(tmp_path):
 
 def test_percentiles_are_exact_linear():
     stats = describe(pd.Series([1.0, 2.0, 3.0, 4.0]))
-    assert stats["p50"] == 2.5 and stats["max"] == 4 and stats["mean"] == 2.5
-    assert abs(stats["p99"] - 3.97) < 1e-9
+    assert stats.p50 == 2.5 and stats.max == 4 and stats.mean == 2.5
+    assert stats.p99 is not None and abs(stats.p99 - 3.97) < 1e-9
 
 
 def test_observed_keep_alive(tmp_path):

@@ -12,7 +12,7 @@ from botocore.stub import ANY, Stubber
 from hypothesis import given
 from hypothesis import strategies as st
 
-from coldbench.analysis.collect import fetch_logs_dropped
+from coldbench.analysis.cloudwatch import fetch_logs_dropped
 from coldbench.analysis.platform import parse_logs_dropped, parse_report
 from coldbench.infra.local import logbatch
 from coldbench.infra.local.logbatch import (
@@ -21,7 +21,7 @@ from coldbench.infra.local.logbatch import (
     rejected_indexes,
     split_message,
 )
-from coldbench.infra.local.stack import MotoServer
+from coldbench.infra.local.moto_server import MotoServer
 from coldbench.infra.local.telemetry import Report, Telemetry, report_text
 
 NOW_MS = 1_800_000_000_000

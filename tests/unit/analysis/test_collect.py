@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import threading
 import time
 
 import boto3
 import pytest
+from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
-from botocore.stub import Stubber
 
-from coldbench.analysis.collect import collect, fetch_reports
+from coldbench.analysis.cloudwatch import RETRIES, fetch_reports, logs_client
+from coldbench.analysis.collect import collect
 from coldbench.analysis.errors import CollectError
-from coldbench.infra.local.stack import MotoServer
+from coldbench.infra.local.moto_server import MotoServer
 from coldbench.record.rundir import REQUEST_COLUMNS, write_run_json
+from coldbench.record.target import Target
 
 RID = [
     "11111111-1111-4111-8111-111111111111",
@@ -34,45 +38,90 @@ TEXT_EVENTS = [
 ]
 
 
-def page(events, token=None):
-    out = {
-        "events": [
-            {"timestamp": 1, "message": m, "logStreamName": "s", "eventId": str(i)}
-            for i, m in enumerate(events)
-        ]
-    }
-    if token:
-        out["nextToken"] = token
-    return out
+class Throttling(http.server.BaseHTTPRequestHandler):
+    """CloudWatch Logs over a real socket that throttles before some pages."""
+
+    script: list = []  # per call: "throttle" or (events, next token)
+    calls: list = []
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).calls.append(body)
+        answer = type(self).script.pop(0) if type(self).script else "throttle"
+        if answer == "throttle":
+            status, out = 400, {"__type": "ThrottlingException", "message": "Rate exceeded"}
+        else:
+            events, token = answer
+            out = {
+                "events": [
+                    {"timestamp": 1, "message": m, "logStreamName": "s", "eventId": str(i)}
+                    for i, m in enumerate(events)
+                ],
+                **({"nextToken": token} if token else {}),
+            }
+            status = 200
+        data = json.dumps(out).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/x-amz-json-1.1")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
 
 
-def throttled(stubber, times):
-    for _ in range(times):
-        stubber.add_client_error("filter_log_events", "ThrottlingException", "Rate exceeded", 400)
+@pytest.fixture
+def throttling_logs():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Throttling)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Throttling.script, Throttling.calls = [], []
+    target = Target(
+        kind="local",
+        url="http://x/",
+        auth="NONE",
+        region="us-east-1",
+        function_name="f",
+        cloudwatch_endpoint=f"http://127.0.0.1:{server.server_address[1]}",
+    )
+    try:
+        yield target
+    finally:
+        server.shutdown()
 
 
-def test_collector_survives_throttling_and_resumes_at_the_token():
-    logs = boto3.client("logs", region_name="us-east-1")
-    with Stubber(logs) as stubber:
-        throttled(stubber, 2)
-        stubber.add_response("filter_log_events", page(TEXT_EVENTS[:5], token="t1"))
-        throttled(stubber, 1)
-        stubber.add_response("filter_log_events", page(TEXT_EVENTS[5:]))
-        found, skipped = fetch_reports(
-            logs, "/aws/lambda/f", '"REPORT RequestId"', 0, 100, sleep=lambda _: None, slices=1
-        )
-        stubber.assert_no_pending_responses()
+def test_collector_survives_throttling_through_botocores_retries(throttling_logs):
+    """One retry policy: botocore's adaptive mode retries each page; the token is kept."""
+    Throttling.script = [
+        "throttle",
+        "throttle",
+        (TEXT_EVENTS[:5], "t1"),
+        "throttle",
+        (TEXT_EVENTS[5:], None),
+    ]
+    logs = logs_client(throttling_logs)
+    found, skipped = fetch_reports(logs, "/aws/lambda/f", '"REPORT RequestId"', 0, 100, slices=1)
     assert sorted(found) == sorted(RID)
     assert found[RID[0]]["init_duration_ms"] == 227.21 and found[RID[2]]["status"] == "timeout"
     assert skipped == 5  # INIT_START, START, output, END, and the broken REPORT
+    assert [c.get("nextToken") for c in Throttling.calls] == [None, None, None, "t1", "t1"]
 
 
-def test_collector_gives_up_after_bounded_retries():
-    logs = boto3.client("logs", region_name="us-east-1")
-    with Stubber(logs) as stubber:
-        throttled(stubber, 9)
-        with pytest.raises(ClientError):
-            fetch_reports(logs, "/aws/lambda/f", "x", 0, 100, sleep=lambda _: None, slices=1)
+def test_collector_gives_up_when_throttling_outlasts_the_retries(throttling_logs):
+    assert RETRIES.retries == {"mode": "adaptive", "total_max_attempts": 11}
+    quick = BotoConfig(retries={"mode": "adaptive", "max_attempts": 2})  # a short test
+    logs = boto3.client(
+        "logs",
+        endpoint_url=throttling_logs.cloudwatch_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        config=quick,
+    )
+    with pytest.raises(ClientError, match="Throttling"):
+        fetch_reports(logs, "/aws/lambda/f", "x", 0, 100, slices=1)
+    assert len(Throttling.calls) == 3  # the first call and max_attempts retries
 
 
 @pytest.fixture(scope="module")
@@ -183,8 +232,9 @@ def test_collect_error_is_reported_and_marked_incomplete(tmp_path, moto_server):
 
 
 def test_lost_log_events_reach_run_json_summary_and_console(tmp_path, moto_server):
+    from coldbench.analysis.console import one_screen
     from coldbench.analysis.join import join, load_platform, load_requests
-    from coldbench.analysis.summary import build_summary, one_screen
+    from coldbench.analysis.summary import build_summary
     from coldbench.record.config import Config
     from coldbench.record.rundir import read_run_json
 
@@ -201,5 +251,5 @@ def test_lost_log_events_reach_run_json_summary_and_console(tmp_path, moto_serve
     assert run["collection"]["logs_dropped"]["reports"] == 2
     df = join(load_requests(run_dir), load_platform(run_dir))
     summary = build_summary(run, df, Config())
-    assert summary["lost_telemetry"] == {"log_events": 7, "report_records": 2}
+    assert (summary.lost_telemetry.log_events, summary.lost_telemetry.report_records) == (7, 2)
     assert "7 log events were lost" in one_screen(summary)

@@ -1,0 +1,152 @@
+"""Reading CloudWatch: REPORT records, ``platform.logsDropped`` records, ``AWS/Lambda`` metrics.
+
+The same boto3 code reads AWS and the local Lambda's CloudWatch endpoint. Retries are
+botocore's adaptive mode alone (throttling and transient errors, with client-side rate
+limiting); a call that still fails raises. Long windows are split into slices read in
+parallel.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import boto3
+from botocore.config import Config as BotoConfig
+
+from coldbench.analysis.platform import parse_logs_dropped, parse_report
+from coldbench.record.target import Target
+
+METRICS = (
+    ("Invocations", "Sum"),
+    ("Errors", "Sum"),
+    ("Throttles", "Sum"),
+    ("Duration", "Average"),
+    ("Duration", "Maximum"),
+    ("ConcurrentExecutions", "Maximum"),
+    ("ProvisionedConcurrentExecutions", "Maximum"),
+    ("ProvisionedConcurrencySpilloverInvocations", "Sum"),
+    ("UrlRequestCount", "Sum"),
+    ("Url4xxCount", "Sum"),
+    ("Url5xxCount", "Sum"),
+)
+RETRIES = BotoConfig(retries={"mode": "adaptive", "max_attempts": 10})
+_SLICES = 4
+
+
+def client(target: Target, service: str) -> Any:
+    """A client for the target's CloudWatch (``logs`` or ``cloudwatch``): the local
+    endpoint with dummy credentials, or AWS with the target's profile."""
+    if target.cloudwatch_endpoint:
+        session = boto3.session.Session(
+            region_name=target.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        return session.client(service, endpoint_url=target.cloudwatch_endpoint, config=RETRIES)
+    session = boto3.session.Session(profile_name=target.profile or None, region_name=target.region)
+    return session.client(service, config=RETRIES)
+
+
+def logs_client(target: Target) -> Any:
+    """A CloudWatch Logs client for the target (the local endpoint or AWS)."""
+    return client(target, "logs")
+
+
+def _events(logs, **kwargs):
+    for page in logs.get_paginator("filter_log_events").paginate(**kwargs):
+        yield from page.get("events", [])
+
+
+def fetch_reports(
+    logs, log_group: str, pattern: str, start_ms: int, end_ms: int, slices: int = _SLICES
+) -> tuple[dict[str, dict], int]:
+    """All REPORT records in the window, by request id; and the count of skipped events.
+
+    Raises:
+        ClientError: a slice could not be read even after botocore's retries.
+    """
+    step = max(1, (end_ms - start_ms) // slices + 1)
+    windows = [(s, min(s + step, end_ms)) for s in range(start_ms, end_ms, step)]
+
+    def fetch(window: tuple[int, int]) -> tuple[list[dict], int]:
+        records, skipped = [], 0
+        events = _events(
+            logs,
+            logGroupName=log_group,
+            startTime=window[0],
+            endTime=window[1] - 1,
+            filterPattern=pattern,
+        )
+        for event in events:
+            record = parse_report(event["message"])
+            if record is None:
+                skipped += 1
+                continue
+            record["timestamp"] = event["timestamp"]
+            record["log_stream"] = event.get("logStreamName", "")
+            records.append(record)
+        return records, skipped
+
+    found: dict[str, dict] = {}
+    skipped = 0
+    with ThreadPoolExecutor(max_workers=len(windows)) as pool:
+        for records, skipped_here in pool.map(fetch, windows):
+            skipped += skipped_here
+            for record in records:
+                found[record["request_id"]] = record
+    return found, skipped
+
+
+def fetch_logs_dropped(logs, log_group: str, start_ms: int, end_ms: int) -> dict[str, int]:
+    """What ``platform.logsDropped`` records in the window say was lost, summed."""
+    lost = {"events": 0, "bytes": 0, "reports": 0, "records": 0}
+    events = _events(
+        logs,
+        logGroupName=log_group,
+        startTime=start_ms,
+        endTime=end_ms - 1,
+        filterPattern='"platform.logsDropped"',
+    )
+    for event in events:
+        found = parse_logs_dropped(event["message"])
+        if found is not None:
+            lost["records"] += 1
+            for key, value in found.items():
+                lost[key] += value
+    return lost
+
+
+def fetch_metrics(
+    cloudwatch, function_name: str, start_ms: int, end_ms: int, period_s: int
+) -> list[list]:
+    """``GetMetricData`` rows ``[timestamp_ms, metric, stat, value, unit, period_s]``.
+
+    Raises:
+        ClientError, BotoCoreError: the metrics could not be read.
+    """
+    dims = [{"Name": "FunctionName", "Value": function_name}]
+    queries = [
+        {
+            "Id": f"m{i}",
+            "Label": f"{name}|{stat}",
+            "MetricStat": {
+                "Metric": {"Namespace": "AWS/Lambda", "MetricName": name, "Dimensions": dims},
+                "Period": period_s,
+                "Stat": stat,
+            },
+        }
+        for i, (name, stat) in enumerate(METRICS)
+    ]
+    start = datetime.fromtimestamp(start_ms / 1000, UTC)
+    end = datetime.fromtimestamp(end_ms / 1000, UTC)
+    rows = []
+    paginator = cloudwatch.get_paginator("get_metric_data")
+    for page in paginator.paginate(MetricDataQueries=queries, StartTime=start, EndTime=end):
+        for result in page["MetricDataResults"]:
+            name, _, stat = result["Label"].partition("|")
+            for ts, value in zip(result["Timestamps"], result["Values"], strict=False):
+                rows.append([int(ts.timestamp() * 1000), name, stat, value, "", period_s])
+    rows.sort()
+    return rows

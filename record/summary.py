@@ -1,0 +1,178 @@
+"""The summary of a run: the contract behind ``summary.json``, the report and comparisons.
+
+Typed and immutable, so adding a figure changes one type rather than every reader's
+``.get()`` chain. :meth:`Summary.to_dict` writes the JSON (NaN and infinities as null);
+:meth:`Summary.from_dict` reads it back, so a report can be compared months later.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import types
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+CLASSES = ("cold", "proactive", "provisioned", "warm", "unknown")
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """Exact statistics of one measure (linear-interpolation percentiles)."""
+
+    count: int = 0
+    p50: float | None = None
+    p90: float | None = None
+    p95: float | None = None
+    p99: float | None = None
+    p999: float | None = None
+    max: float | None = None
+    mean: float | None = None
+
+
+@dataclass(frozen=True)
+class ClassStats:
+    """Requests of one class (or phase) and the four measures of them."""
+
+    count: int = 0
+    failures: int = 0
+    e2e_ms: Distribution = Distribution()
+    duration_ms: Distribution = Distribution()
+    init_ms: Distribution = Distribution()
+    outside_ms: Distribution = Distribution()
+
+
+@dataclass(frozen=True)
+class SloVerdict:
+    name: str
+    threshold: float
+    actual: float | None
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Cost:
+    """USD for the run; ``per_million_requests`` divides by the invocations billed."""
+
+    total: float = 0.0
+    compute: float = 0.0
+    provisioned: float = 0.0
+    requests: float = 0.0
+    per_million_requests: float | None = None
+    gb_seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """Requests without a REPORT record: counted and sampled, never dropped."""
+
+    count: int = 0
+    with_request_id: int = 0
+    sample: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LostTelemetry:
+    """What the platform said it lost before CloudWatch (``platform.logsDropped``)."""
+
+    log_events: int = 0
+    report_records: int = 0
+
+
+@dataclass(frozen=True)
+class Summary:
+    run_id: str
+    completed: bool
+    requests: int
+    failures: int
+    failure_rate: float
+    throughput_rps: float
+    duration_s: float
+    matched: int
+    match_rate: float
+    unmatched: Unmatched
+    lost_telemetry: LostTelemetry
+    inconsistent_rows: int
+    probe_report_disagreements: int
+    cold_starts: int
+    cold_share: float
+    classes: Mapping[str, ClassStats]
+    phases: Mapping[str, ClassStats]
+    errors: Mapping[str, int]
+    cost_usd: Cost
+    slo: tuple[SloVerdict, ...]
+    max_memory_used_mb: float | None = None
+    memory_size_mb: int | None = None
+    # Records of other stages, carried as written in run.json.
+    environments: Mapping[str, Any] = field(default_factory=dict)
+    collection: Mapping[str, Any] = field(default_factory=dict)
+    target: Mapping[str, Any] = field(default_factory=dict)
+    load: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def slo_ok(self) -> bool:
+        return all(verdict.ok for verdict in self.slo)
+
+    def of(self, cls: str) -> ClassStats:
+        """The statistics of a class, empty when the run had none of it."""
+        return self.classes.get(cls) or ClassStats()
+
+    @property
+    def function(self) -> Mapping[str, Any]:
+        """The target's function configuration snapshot."""
+        return self.target.get("function") or {}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: nested dicts and lists, NaN and infinities as None."""
+        data = _plain(dataclasses.asdict(self))
+        data["slo_ok"] = self.slo_ok
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Summary:
+        def stats(groups: Mapping[str, Any]) -> dict[str, ClassStats]:
+            return {str(name): _class_stats(value) for name, value in groups.items()}
+
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values.update(
+            unmatched=Unmatched(
+                **{
+                    **data.get("unmatched", {}),
+                    "sample": tuple(data.get("unmatched", {}).get("sample", ())),
+                }
+            ),
+            lost_telemetry=LostTelemetry(**data.get("lost_telemetry", {})),
+            classes=stats(data.get("classes", {})),
+            phases=stats(data.get("phases", {})),
+            cost_usd=Cost(**data.get("cost_usd", {})),
+            slo=tuple(SloVerdict(**v) for v in data.get("slo", ())),
+        )
+        return cls(**values)
+
+
+def _class_stats(value: Mapping[str, Any]) -> ClassStats:
+    measures = {
+        name: Distribution(**value[name])
+        for name in ("e2e_ms", "duration_ms", "init_ms", "outside_ms")
+        if name in value
+    }
+    return ClassStats(count=value.get("count", 0), failures=value.get("failures", 0), **measures)
+
+
+def finite(value: Any) -> Any:
+    """JSON-safe numbers: NaN and infinities become None; numpy scalars plain Python."""
+    if hasattr(value, "item") and not isinstance(value, list | tuple | dict):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping | types.MappingProxyType):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return finite(value)

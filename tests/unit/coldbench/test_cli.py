@@ -1,0 +1,65 @@
+"""The CLI's one place of config resolution: flag > COLDBENCH_* > coldbench.toml > default."""
+
+from __future__ import annotations
+
+import pytest
+
+from coldbench.cli import build_parser, main, resolve_config
+
+
+def resolve(argv, monkeypatch, tmp_path, toml: str = "", **environ):
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in __import__("os").environ if n.startswith("COLDBENCH_")]:
+        monkeypatch.delenv(name)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    if toml:
+        (tmp_path / "coldbench.toml").write_text(toml)
+    return resolve_config(build_parser().parse_args(argv))
+
+
+def test_flag_beats_environment_beats_file_beats_default(monkeypatch, tmp_path):
+    toml = "[load]\nusers = 3\nhold_s = 7\nspawn_rate = 2\n"
+    config = resolve(
+        ["run", "--set", "load.users=5"],
+        monkeypatch,
+        tmp_path,
+        toml,
+        COLDBENCH_LOAD_USERS="4",
+        COLDBENCH_LOAD_HOLD_S="8",
+    )
+    assert config.load.users == 5  # flag
+    assert config.load.hold_s == 8  # environment over file
+    assert config.load.spawn_rate == 2  # file over default
+    assert config.load.cycles == 3  # default
+
+
+def test_named_flags_map_onto_their_keys(monkeypatch, tmp_path):
+    config = resolve(
+        [
+            "local",
+            "--source",
+            "fn",
+            "--handler",
+            "app.main",
+            "--memory",
+            "256",
+            "--keep-alive",
+            "4",
+        ],
+        monkeypatch,
+        tmp_path,
+    )
+    assert config.function.variant == "custom" and config.function.source == "fn"
+    assert config.function.memory_mb == 256
+    assert config.local.keep_alive_min_s == config.local.keep_alive_max_s == 4
+    assert resolve(["run", "--workers", "3"], monkeypatch, tmp_path).load.workers == 3
+    assert resolve(["run", "--target", "aws"], monkeypatch, tmp_path).target.kind == "aws"
+
+
+def test_invalid_config_is_refused_naming_the_key_with_exit_2(monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--set", "load.users=-1"]) == 2
+    assert "load.users" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["run", "--set"])

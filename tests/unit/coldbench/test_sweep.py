@@ -1,0 +1,62 @@
+"""The sweep: its matrix, the load of each cell, the cost guard, and the comparison."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from coldbench import sweep as sweep_module
+from coldbench.errors import PipelineError
+from coldbench.record.config import build_config
+
+
+def test_matrix_is_every_combination():
+    config = build_config(
+        {
+            "sweep": {
+                "memory_mb": [128, 256],
+                "variants": ["naive", "optimized"],
+                "provisioned": [0, 1],
+            }
+        }
+    )
+    cells = sweep_module.cells(config)
+    assert len(cells) == 8
+    assert {
+        "variant": "optimized",
+        "memory_mb": 256,
+        "architecture": "x86_64",
+        "provisioned_concurrency": 1,
+    } in cells
+
+
+def test_each_cell_runs_with_its_function_and_the_sweep_load(tmp_path, monkeypatch):
+    from coldbench.analysis.summary import analyse
+    from coldbench.analysis.synthetic import generate
+
+    monkeypatch.chdir(tmp_path)
+    config = build_config(
+        {"sweep": {"memory_mb": [128, 512], "variants": ["probe"], "cycles": 1, "hold_s": 4}}
+    )
+    seen = []
+
+    def run_once(cell_config):
+        seen.append(cell_config)
+        run_dir = generate(
+            tmp_path / f"run{len(seen)}", 300, seconds=20, env_every=30, seed=len(seen)
+        )
+        result = analyse(run_dir, cell_config, reports_root=tmp_path / "reports")
+        return result.summary, result.report_dir / "index.html", 0
+
+    assert sweep_module.sweep(config, run_once) == 0
+    assert [c.function.memory_mb for c in seen] == [128, 512]
+    assert all(c.load.cycles == 1 and c.load.hold_s == 4 for c in seen)
+    (compare_json,) = (tmp_path / "reports").glob("compare-*/compare.json")
+    assert len(json.loads(compare_json.read_text())["runs"]) == 2
+
+
+def test_an_aws_sweep_of_several_cells_needs_confirmation():
+    config = build_config({"target": {"kind": "aws"}, "sweep": {"memory_mb": [128, 256]}})
+    with pytest.raises(PipelineError, match="--yes"):
+        sweep_module.sweep(config, lambda c: pytest.fail("ran without confirmation"))
