@@ -26,12 +26,7 @@ from coldbench.analysis.cloudwatch import (
 from coldbench.analysis.errors import CollectError
 from coldbench.record.files import open_atomic
 from coldbench.record.progress import Progress
-from coldbench.record.rundir import (
-    METRIC_COLUMNS,
-    PLATFORM_FIELDS,
-    read_run_json,
-    write_run_json,
-)
+from coldbench.record.rundir import METRIC_COLUMNS, PLATFORM_FIELDS, Collection, RunRecord
 from coldbench.record.target import Target
 
 _NO_INVOCATION_STATUSES = {"403", "413", "429", "0", ""}
@@ -66,12 +61,12 @@ def collect(
     Raises:
         CollectError: CloudWatch refused or could not be reached (names the call).
     """
-    run = read_run_json(run_dir)
-    target = Target.from_dict(run["target"])
+    run = RunRecord.read(run_dir)
+    target = run.target
     logs = client(target, "logs")
-    start_ms = int(run["started_ms"]) - 30_000
-    end_ms = int(run.get("ended_ms") or time.time() * 1000) + 120_000
-    json_format = target.function.get("log_format", "JSON") == "JSON"
+    start_ms = run.started_ms - 30_000
+    end_ms = (run.ended_ms or int(time.time() * 1000)) + 120_000
+    json_format = target.function.log_format == "JSON"
     pattern = '"platform.report"' if json_format else '"REPORT RequestId"'
     expected = expected_invocations(run_dir)
     settle_s = settle_s if settle_s is not None else (3.0 if target.kind == "local" else 60.0)
@@ -106,17 +101,16 @@ def collect(
     except (ClientError, BotoCoreError) as exc:
         error = error or f"GetMetricData for {target.function_name}: {exc}"
     complete = not error and len(found) >= expected
-    write_run_json(
-        run_dir,
-        collection={
-            "records": len(found),
-            "expected": expected,
-            "skipped_events": skipped,
-            "logs_dropped": dropped,
-            "complete": complete,
-            "error": error,
-            "collected_ms": int(time.time() * 1000),
-        },
+    run.collected(
+        Collection(
+            records=len(found),
+            expected=expected,
+            skipped_events=skipped,
+            logs_dropped=dropped,
+            complete=complete,
+            error=error,
+            collected_ms=int(time.time() * 1000),
+        )
     )
     if error:
         raise CollectError(f"{error} (kept {len(found)} records; collection marked incomplete)")
@@ -135,11 +129,11 @@ def _write_platform(path: Path, found: dict[str, dict]) -> None:
             f.write(json.dumps({k: record.get(k) for k in PLATFORM_FIELDS}) + "\n")
 
 
-def _write_metrics(target: Target, run: dict, path: Path) -> int:
+def _write_metrics(target: Target, run: RunRecord, path: Path) -> int:
     """The run window's metrics: 1 s period locally, 60 s on AWS."""
     period = 1 if target.kind == "local" else 60
-    start_ms = int(run["started_ms"]) - period * 1000
-    end_ms = int(run.get("ended_ms") or time.time() * 1000) + period * 1000
+    start_ms = run.started_ms - period * 1000
+    end_ms = (run.ended_ms or int(time.time() * 1000)) + period * 1000
     rows = fetch_metrics(
         client(target, "cloudwatch"), target.function_name, start_ms, end_ms, period
     )

@@ -20,13 +20,9 @@ from coldbench.record.summary import Summary
 
 def label(summary: Summary) -> str:
     fn = summary.function
-    parts = [
-        str(fn.get("variant", "?")),
-        f"{fn.get('memory_mb', '?')} MB",
-        str(fn.get("architecture", "")),
-    ]
-    if fn.get("provisioned_concurrency"):
-        parts.append(f"PC {fn['provisioned_concurrency']}")
+    parts = [fn.variant, f"{fn.memory_mb} MB", fn.architecture]
+    if fn.provisioned_concurrency:
+        parts.append(f"PC {fn.provisioned_concurrency}")
     return " ".join(p for p in parts if p)
 
 

@@ -29,7 +29,7 @@ COLORS = {
 def plot_latency_over_time(a: Analysis) -> Figure:
     df, t0 = a.joined, a.joined["start_time"].min()
     fig, ax = plt.subplots(figsize=(11, 3.6))
-    for start, stage in _idle_windows(a.run):
+    for start, stage in a.run.idle_windows():
         ax.axvspan(start, start + stage, color="#eee", label="_idle")
     for cls, group in df.groupby("class"):
         ax.scatter(
@@ -47,15 +47,6 @@ def plot_latency_over_time(a: Analysis) -> Figure:
         "End-to-end latency of every request; cold starts in red, idle gaps shaded. "
         "Look for red clusters right after each gap: that is what users wait for.",
     )
-
-
-def _idle_windows(run: dict) -> list[tuple[float, float]]:
-    windows, t = [], 0.0
-    for stage in run.get("shape_table", []):
-        if str(stage.get("phase", "")).endswith("-idle"):
-            windows.append((t, stage["duration_s"]))
-        t += stage["duration_s"]
-    return windows
 
 
 def plot_cdf(a: Analysis) -> Figure:
@@ -223,12 +214,12 @@ def cards(s: Summary) -> list[tuple[str, str]]:
 
 def meta(s: Summary) -> str:
     fn = s.function
-    configured = fn.get("configured_runtime")
-    runtime = f"{fn.get('runtime')}" + (f" (configured {configured} for AWS)" if configured else "")
+    configured = fn.configured_runtime
+    runtime = fn.runtime + (f" (configured {configured} for AWS)" if configured else "")
     return (
         f"{s.target.get('kind')} target {s.target.get('function_name')}: "
-        f"{fn.get('variant')} variant, {fn.get('memory_mb')} MB, {fn.get('architecture')}, "
-        f"{runtime}, CPU scaling {fn.get('cpu_scaling', 'AWS')}; shape "
+        f"{fn.variant} variant, {fn.memory_mb} MB, {fn.architecture}, "
+        f"{runtime}, CPU scaling {fn.cpu_scaling}; shape "
         f"{s.load.get('shape')} with {s.load.get('users')} users"
     )
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from coldbench.record.config import Config
 from coldbench.record.summary import ClassStats, Cost, Distribution, SloVerdict
+from coldbench.record.target import FunctionSnapshot
 
 PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99, "p999": 99.9}
 MEASURES = ("e2e_ms", "duration_ms", "init_ms", "outside_ms")
@@ -77,13 +77,11 @@ def environments(df: pd.DataFrame) -> dict:
     }
 
 
-def cost(
-    df: pd.DataFrame, config: Config, target_function: Mapping[str, Any], run_seconds: float
-) -> Cost:
+def cost(df: pd.DataFrame, config: Config, function: FunctionSnapshot, run_seconds: float) -> Cost:
     """Cost of the run and per million requests, from Billed Duration (init included)."""
     prices = config.cost
-    arch = target_function.get("architecture", "x86_64")
-    memory_gb = float(target_function.get("memory_mb", 128)) / 1024
+    arch = function.architecture
+    memory_gb = function.memory_mb / 1024
     invoked = df[df["matched"]]
     on_demand = invoked[invoked["class"] != "provisioned"]
     provisioned_rows = invoked[invoked["class"] == "provisioned"]
@@ -91,7 +89,7 @@ def cost(
     compute = gb_s * getattr(prices, f"gb_second_{arch}")
     pc_duration = provisioned_rows["billed_duration_ms"].sum() / 1000 * memory_gb
     compute += pc_duration * getattr(prices, f"provisioned_duration_gb_second_{arch}")
-    pc = int(target_function.get("provisioned_concurrency", 0) or 0)
+    pc = function.provisioned_concurrency
     standing = pc * memory_gb * run_seconds * getattr(prices, f"provisioned_gb_second_{arch}")
     requests_cost = len(invoked) / 1e6 * prices.per_million_requests
     total = compute + standing + requests_cost

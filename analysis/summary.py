@@ -8,16 +8,15 @@ read), ``joined.parquet`` (every request with its platform record and class) and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from coldbench.analysis import stats
 from coldbench.analysis.join import join, load_platform, load_requests
 from coldbench.record.config import Config
-from coldbench.record.rundir import read_run_json, write_json_atomic
+from coldbench.record.rundir import RunRecord, write_json_atomic
 from coldbench.record.summary import (
     CLASSES,
     ClassStats,
@@ -35,18 +34,18 @@ class Analysis:
     summary: Summary
     joined: pd.DataFrame
     series: pd.DataFrame
-    run: dict[str, Any]
+    run: RunRecord
     report_dir: Path
     run_dir: Path
 
 
 def analyse(run_dir: Path, config: Config, reports_root: Path = REPORTS_DIR) -> Analysis:
     """Join, classify and summarise one run; write its report folder (without HTML)."""
-    run = read_run_json(run_dir)
+    run = RunRecord.read(run_dir)
     joined = join(load_requests(run_dir), load_platform(run_dir))
     series = stats.timeseries(joined)
     summary = build_summary(run, joined, config)
-    report_dir = reports_root / run["run_id"]
+    report_dir = reports_root / run.run_id
     report_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(report_dir / "summary.json", summary.to_dict())
     joined.to_parquet(report_dir / "joined.parquet", index=False)
@@ -54,7 +53,7 @@ def analyse(run_dir: Path, config: Config, reports_root: Path = REPORTS_DIR) -> 
     return Analysis(summary, joined, series, run, report_dir, run_dir)
 
 
-def build_summary(run: dict[str, Any], df: pd.DataFrame, config: Config) -> Summary:
+def build_summary(run: RunRecord, df: pd.DataFrame, config: Config) -> Summary:
     requests = len(df)
     failures = int((df["ok"] != 1).sum())
     matched = int(df["matched"].sum())
@@ -64,7 +63,6 @@ def build_summary(run: dict[str, Any], df: pd.DataFrame, config: Config) -> Summ
     span = max(ended - started, 1e-9)
     classes = {cls: ClassStats() for cls in CLASSES} | stats.group_stats(df, "class")
     failure_rate = failures / requests if requests else 0.0
-    target = run.get("target") or {}
     unmatched = df[~df["matched"]]
     failed = df[df["ok"] != 1]
     # Built on the failed rows alone: a series over all rows aligned onto an empty frame
@@ -73,10 +71,11 @@ def build_summary(run: dict[str, Any], df: pd.DataFrame, config: Config) -> Summ
         failed["error"] != "", "HTTP " + failed["status"].astype("Int64").astype(str)
     )
     errors = labels.value_counts()
-    dropped = (run.get("collection") or {}).get("logs_dropped") or {}
+    dropped = run.collection.logs_dropped if run.collection else {}
+    function = run.target.function
     return Summary(
-        run_id=run["run_id"],
-        completed=bool(run.get("completed")),
+        run_id=run.run_id,
+        completed=run.completed,
         requests=requests,
         failures=failures,
         failure_rate=failure_rate,
@@ -100,12 +99,12 @@ def build_summary(run: dict[str, Any], df: pd.DataFrame, config: Config) -> Summ
         classes=classes,
         phases=stats.group_stats(df, "phase"),
         errors={str(k): int(v) for k, v in errors.items()},
-        cost_usd=stats.cost(df, config, target.get("function") or {}, span),
+        cost_usd=stats.cost(df, config, function, span),
         slo=stats.slo_verdicts(classes, failure_rate, config),
         max_memory_used_mb=finite(float(df["max_memory_used_mb"].max())),
-        memory_size_mb=(target.get("function") or {}).get("memory_mb"),
+        memory_size_mb=function.memory_mb,
         environments=stats.environments(df),
-        collection=run.get("collection") or {},
-        target=target,
-        load=run.get("load") or {},
+        collection=asdict(run.collection) if run.collection else {},
+        target=run.target.to_dict(),
+        load=run.load,
     )

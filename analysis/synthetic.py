@@ -7,6 +7,7 @@ and handy for trying the report without running load.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from pathlib import Path
@@ -14,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from coldbench.record.rundir import REQUEST_COLUMNS, write_run_json
+from coldbench.record.rundir import REQUEST_COLUMNS, RunRecord
+from coldbench.record.target import FunctionSnapshot, Target
 
 
 def generate(
@@ -69,12 +71,10 @@ def generate(
                 "log_stream": f"s{env[i]}",
             }
             f.write(json.dumps(record) + "\n")
-    write_run_json(
-        run_dir,
-        started_ms=int(start * 1000),
-        ended_ms=int((start + seconds) * 1000),
-        completed=True,
-        target={"kind": "local", "function": {"memory_mb": 512}},
+    target = Target("local", "http://127.0.0.1/", "NONE", "us-east-1", "synthetic")
+    target = dataclasses.replace(target, function=FunctionSnapshot(memory_mb=512))
+    RunRecord.open(run_dir, target, {}, (), start).close(
+        requests, "shape-finished", start + seconds
     )
     return run_dir
 

@@ -40,7 +40,7 @@ def measure(variant: str, samples: int, memory_mb: int) -> dict:
                 warm.append((time.perf_counter() - start) * 1000)
             session.post(stack.target.control_url + "recycle", timeout=30)
             time.sleep(0.2)
-        scaling = stack.target.function["cpu_scaling"]
+        scaling = stack.target.function.cpu_scaling
     package = build_package(*source_for(variant))
     return {
         "cold_ms": statistics.median(cold),

@@ -19,7 +19,7 @@ from coldbench.errors import PipelineError
 from coldbench.locustfiles import options
 from coldbench.record.config import Config, to_environ
 from coldbench.record.progress import Progress
-from coldbench.record.rundir import create_run_dir, latest_run, read_run_json
+from coldbench.record.rundir import RunRecord, create_run_dir, latest_run
 from coldbench.record.shapes import planned_seconds
 from coldbench.record.summary import Summary
 from coldbench.record.target import Target, read_target, write_target
@@ -273,7 +273,7 @@ def cmd_report(config: Config, args) -> int:
     run_dirs = list(args.run_dirs) or [latest_run()]
     worst, summaries = 0, []
     for run_dir in run_dirs:
-        read_run_json(run_dir)
+        RunRecord.read(run_dir)  # a clear error for a folder that is not a run
         result = analyse(run_dir, config)
         page = render(result)
         summaries.append(result.summary)

@@ -29,7 +29,7 @@ from coldbench.locustfiles.options import LOAD_OPTIONS
 from coldbench.locustfiles.signing import Signer
 from coldbench.record import shapes
 from coldbench.record.config import config_from_environ
-from coldbench.record.rundir import RUNS_DIR, create_run_dir, write_run_json
+from coldbench.record.rundir import RUNS_DIR, RunRecord, create_run_dir
 from coldbench.record.target import read_target
 
 _CONFIG = config_from_environ()  # whole from the pipeline, or resolved here for `locust -f`
@@ -227,37 +227,25 @@ def _open_run(environment, target):
     _state["writer"] = recorder.RowWriter(
         run_dir / "requests.csv", shapes.phase_clock(table, start)
     )
-    write_run_json(
-        run_dir,
-        started_ms=int(start * 1000),
-        completed=False,
-        target=target.to_dict(),
-        load={
-            **vars(params),
-            "path": opts.path,
-            "method": opts.method,
-            "payload_bytes": len(opts.payload.encode()),
-            "workers": getattr(opts, "processes", 1) or 1,
-        },
-        shape_table=[vars(s) for s in table],
-    )
+    load = {
+        **vars(params),
+        "path": opts.path,
+        "method": opts.method,
+        "payload_bytes": len(opts.payload.encode()),
+        "workers": getattr(opts, "processes", 1) or 1,
+    }
+    _state["record"] = RunRecord.open(run_dir, target, load, table, start)
     print(f"coldbench: recording to {run_dir}", flush=True)
 
 
 def _close_run(final: bool):
     """Drain and flush every row, and record how the run ended; close the file if final."""
     _drain()
-    writer, run_dir = _state["writer"], _state["run_dir"]
-    if writer is None or run_dir is None:
+    writer, record = _state["writer"], _state.get("record")
+    if writer is None or record is None:
         return
     writer.flush()
-    write_run_json(
-        run_dir,
-        ended_ms=int(time.time() * 1000),
-        rows=writer.rows,
-        completed=_state.get("end_reason") == "shape-finished",
-        end_reason=_state.get("end_reason", "stopped"),
-    )
+    _state["record"] = record.close(writer.rows, _state.get("end_reason", "stopped"))
     if final:
         writer.close()
         _state["writer"] = None

@@ -2,8 +2,8 @@
 
 Files and their schemas:
 
-- ``run.json``: run id, start/end (epoch ms), whether the run completed, target
-  snapshot, load settings, versions.
+- ``run.json``: a :class:`RunRecord`: run id, start/end (epoch ms), how the run ended,
+  the target snapshot, load settings and shape table, versions, and the collection.
 - ``requests.csv``: one row per request, columns :data:`REQUEST_COLUMNS`, written while
   the test runs (one file per Locust process, ``requests*.csv``).
 - ``platform.jsonl``: one REPORT record per invocation, keys :data:`PLATFORM_FIELDS`.
@@ -13,16 +13,21 @@ Files and their schemas:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import platform
 import secrets
 import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from coldbench.record.errors import RunDirError
 from coldbench.record.files import write_text_atomic
+from coldbench.record.shapes import Stage
+from coldbench.record.target import Target
 
 RUNS_DIR = Path("runs")
 
@@ -81,28 +86,6 @@ def write_json_atomic(path: Path, data: Any) -> None:
     write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str))
 
 
-def write_run_json(run_dir: Path, **fields: Any) -> dict[str, Any]:
-    """Merge ``fields`` into ``run.json`` (created with versions on first write)."""
-    path = run_dir / "run.json"
-    data = read_run_json(run_dir) if path.exists() else _initial_run_json(run_dir)
-    data.update(fields)
-    write_json_atomic(path, data)
-    return data
-
-
-def _initial_run_json(run_dir: Path) -> dict[str, Any]:
-    # Versions from package metadata: importing locust here would gevent-patch late.
-    return {
-        "run_id": run_dir.name,
-        "completed": False,
-        "versions": {
-            "coldbench": metadata.version("coldbench"),
-            "python": platform.python_version(),
-            **{name: metadata.version(name) for name in ("locust", "boto3", "awslambdaric")},
-        },
-    }
-
-
 def read_run_json(run_dir: Path) -> dict[str, Any]:
     path = run_dir / "run.json"
     try:
@@ -118,3 +101,132 @@ def latest_run(root: Path = RUNS_DIR) -> Path:
     if not runs:
         raise RunDirError(f"no runs under {root}/")
     return runs[-1].parent
+
+
+@dataclass(frozen=True)
+class Collection:
+    """How complete a run's platform data is (written by ``collect``)."""
+
+    records: int = 0  # REPORT records found for the run
+    expected: int = 0  # requests that reached the function
+    skipped_events: int = 0
+    logs_dropped: Mapping[str, int] = field(default_factory=dict)
+    complete: bool = False
+    error: str = ""
+    collected_ms: int = 0
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """``run.json``, typed. It owns the file's life: :meth:`open` when the test starts,
+    :meth:`close` when it stops, :meth:`collected` once ``collect`` has run. Each step
+    writes the whole record atomically, so a killed run leaves a readable file."""
+
+    run_dir: Path
+    run_id: str
+    started_ms: int
+    target: Target
+    load: Mapping[str, Any] = field(default_factory=dict)
+    shape_table: tuple[Stage, ...] = ()
+    versions: Mapping[str, str] = field(default_factory=dict)
+    completed: bool = False
+    ended_ms: int | None = None
+    rows: int = 0
+    end_reason: str = ""
+    collection: Collection | None = None
+
+    @classmethod
+    def open(
+        cls,
+        run_dir: Path,
+        target: Target,
+        load: Mapping[str, Any],
+        table: Sequence[Stage],
+        started_s: float,
+    ) -> RunRecord:
+        record = cls(
+            run_dir=run_dir,
+            run_id=run_dir.name,
+            started_ms=int(started_s * 1000),
+            target=target,
+            load=dict(load),
+            shape_table=tuple(table),
+            versions=_versions(),
+        )
+        return record.write()
+
+    def close(self, rows: int, end_reason: str, ended_s: float | None = None) -> RunRecord:
+        """The run ended: ``completed`` only when the shape played to its end."""
+        return dataclasses.replace(
+            self,
+            ended_ms=int((ended_s or time.time()) * 1000),
+            rows=rows,
+            end_reason=end_reason,
+            completed=end_reason == "shape-finished",
+        ).write()
+
+    def collected(self, collection: Collection) -> RunRecord:
+        return dataclasses.replace(self, collection=collection).write()
+
+    def idle_windows(self) -> list[tuple[float, float]]:
+        """(start, length) in seconds after the start of each idle gap that really ran:
+        a gap the run never reached (stopped early) is not one, a gap cut short is cut."""
+        ran_s = (self.ended_ms - self.started_ms) / 1000 if self.ended_ms else float("inf")
+        windows, t = [], 0.0
+        for stage in self.shape_table:
+            if stage.phase.endswith("-idle") and t < ran_s:
+                windows.append((t, min(stage.duration_s, ran_s - t)))
+            t += stage.duration_s
+        return windows
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data.pop("run_dir")
+        data["target"] = self.target.to_dict()
+        data["shape_table"] = [dataclasses.asdict(s) for s in self.shape_table]
+        data["collection"] = dataclasses.asdict(self.collection) if self.collection else None
+        data["load"], data["versions"] = dict(self.load), dict(self.versions)
+        return data
+
+    def write(self) -> RunRecord:
+        write_json_atomic(self.run_dir / "run.json", self.to_dict())
+        return self
+
+    @classmethod
+    def read(cls, run_dir: Path) -> RunRecord:
+        """The run's record; runs written by earlier versions read with defaults.
+
+        Raises:
+            RunDirError: no run.json, not JSON, or without a start time.
+        """
+        data = read_run_json(run_dir)
+        try:
+            collection = data.get("collection")
+            return cls(
+                run_dir=run_dir,
+                run_id=data.get("run_id") or run_dir.name,
+                started_ms=int(data["started_ms"]),
+                target=Target.from_dict(data.get("target") or _NO_TARGET),
+                load=data.get("load") or {},
+                shape_table=tuple(Stage(**s) for s in data.get("shape_table") or ()),
+                versions=data.get("versions") or {},
+                completed=bool(data.get("completed")),
+                ended_ms=data.get("ended_ms"),
+                rows=int(data.get("rows") or 0),
+                end_reason=data.get("end_reason") or "",
+                collection=Collection(**collection) if collection else None,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RunDirError(f"{run_dir}/run.json is not a run record: {exc}") from exc
+
+
+_NO_TARGET = {"kind": "local", "url": "", "auth": "NONE", "region": "", "function_name": ""}
+
+
+def _versions() -> dict[str, str]:
+    # From package metadata: importing locust here would gevent-patch late.
+    return {
+        "coldbench": metadata.version("coldbench"),
+        "python": platform.python_version(),
+        **{name: metadata.version(name) for name in ("locust", "boto3", "awslambdaric")},
+    }

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from coldbench.record.target import FunctionSnapshot
+
 CLASSES = ("cold", "proactive", "provisioned", "warm", "unknown")
 
 
@@ -119,9 +121,9 @@ class Summary:
         return self.classes.get(cls) or ClassStats()
 
     @property
-    def function(self) -> Mapping[str, Any]:
+    def function(self) -> FunctionSnapshot:
         """The target's function configuration snapshot."""
-        return self.target.get("function") or {}
+        return FunctionSnapshot.from_dict(self.target.get("function") or {})
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: nested dicts and lists, NaN and infinities as None."""

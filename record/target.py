@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,36 @@ from coldbench.record.files import write_text_atomic
 
 STATE_DIR = Path(".coldbench")
 TARGET_FILE = STATE_DIR / "target.json"
+
+
+@dataclass(frozen=True)
+class FunctionSnapshot:
+    """The function's configuration when the target was stood up: one type, built the
+    same way by the local Lambda and by the AWS provisioner, so readers never probe."""
+
+    variant: str = "probe"
+    handler: str = ""
+    memory_mb: int = 128
+    timeout_s: int = 3
+    architecture: str = "x86_64"
+    runtime: str = ""  # what runs: the local interpreter's, or the configured one on AWS
+    log_format: str = "JSON"
+    reserved_concurrency: int = 0
+    provisioned_concurrency: int = 0
+    configured_runtime: str = ""  # local: the runtime configured for AWS, when it differs
+    concurrency_limit: int = 0  # local: environments allowed at once
+    package_bytes: int = 0
+    package_sha256: str = ""
+    cpu_scaling: str = "AWS"  # local: the cgroup mode, or "not emulated"
+    keep_alive_s: tuple[float, float] | None = None  # local: the keep-alive range
+    stack_name: str = ""
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> FunctionSnapshot:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        if known.get("keep_alive_s") is not None:
+            known["keep_alive_s"] = tuple(known["keep_alive_s"])
+        return cls(**known)
 
 
 @dataclass(frozen=True)
@@ -34,7 +65,7 @@ class Target:
     cloudwatch_endpoint: str = ""  # local only; empty means AWS's own endpoint
     control_url: str = ""  # local only: recycle and status endpoints
     account_id: str = ""
-    function: dict[str, Any] = field(default_factory=dict)  # configuration snapshot
+    function: FunctionSnapshot = field(default_factory=FunctionSnapshot)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -42,6 +73,7 @@ class Target:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Target:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["function"] = FunctionSnapshot.from_dict(known.get("function") or {})
         try:
             return cls(**known)
         except TypeError as exc:

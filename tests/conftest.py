@@ -38,6 +38,19 @@ def local_config(**sections):
     return build_config(raw)
 
 
+@pytest.fixture(scope="session")
+def moto_server():
+    """A real moto server on loopback, CloudWatch Logs and metrics for the tests."""
+    from coldbench.infra.local.moto_server import MotoServer
+
+    server = MotoServer()
+    server.start()
+    try:
+        yield server.endpoint
+    finally:
+        server.stop()
+
+
 @pytest.fixture
 def local_stack():
     """Factory: ``with local_stack(**sections) as stack`` runs a real local Lambda."""

@@ -29,7 +29,7 @@ from coldbench.infra.aws.preflight import Plan
 from coldbench.infra.errors import ProvisionError, WaitTimeout
 from coldbench.infra.packaging import build_package, source_for
 from coldbench.record.config import Config
-from coldbench.record.target import Target
+from coldbench.record.target import FunctionSnapshot, Target
 
 TRUST_POLICY = json.dumps(
     {
@@ -326,17 +326,18 @@ class Provisioner:
             qualifier=qualifier,
             log_group=self.names.log_group,
             account_id=plan.account_id,
-            function={
-                "variant": fn.variant,
-                "memory_mb": fn.memory_mb,
-                "timeout_s": fn.timeout_s,
-                "architecture": fn.architecture,
-                "runtime": fn.runtime,
-                "log_format": fn.log_format,
-                "reserved_concurrency": plan.reserved_concurrency,
-                "provisioned_concurrency": fn.provisioned_concurrency,
-                "stack_name": self.names.stack,
-            },
+            function=FunctionSnapshot(
+                variant=fn.variant,
+                handler=source_for(fn.variant, fn.source, fn.handler)[1],
+                memory_mb=fn.memory_mb,
+                timeout_s=fn.timeout_s,
+                architecture=fn.architecture,
+                runtime=fn.runtime,
+                log_format=fn.log_format,
+                reserved_concurrency=plan.reserved_concurrency,
+                provisioned_concurrency=fn.provisioned_concurrency,
+                stack_name=self.names.stack,
+            ),
         )
 
 

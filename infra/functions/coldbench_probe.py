@@ -28,8 +28,8 @@ import json
 import os
 import time
 
-# os.urandom, not uuid: on Python <= 3.11 ``import uuid`` pulls in ``platform`` (~4 ms
-# of every cold start).
+# os.urandom, not uuid: on Python <= 3.11 ``import uuid`` pulls in ``platform``, which
+# every cold start would pay for.
 ENV_ID = os.urandom(6).hex()
 INIT_TYPE = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand")
 

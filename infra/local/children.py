@@ -1,8 +1,7 @@
 """How asyncio learns that an environment's process ended: through a pidfd, as 3.12+ does.
 
 Python 3.11's default child watcher starts a thread per child, and starting it blocks
-the event loop for 2-3 ms on every cold start on the 2-core development VM (3.4 ms per
-spawn against 0.55 ms with a pidfd), time every request in flight during a burst of
+the event loop on every cold start, time that every request in flight during a burst of
 cold starts waits out. 3.11's own ``PidfdChildWatcher`` is bound to one loop, and tests
 run several local Lambdas, each on its own loop, so this is 3.12's loop-agnostic
 watcher: each child is watched on the loop that started it.

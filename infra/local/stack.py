@@ -29,7 +29,7 @@ from coldbench.infra.local.sigv4 import LOCAL_ACCOUNT_ID
 from coldbench.infra.local.telemetry import Telemetry
 from coldbench.infra.packaging import build_package, source_for, unpack
 from coldbench.record.config import Config
-from coldbench.record.target import Target
+from coldbench.record.target import FunctionSnapshot, Target
 
 log = logging.getLogger(__name__)
 
@@ -114,23 +114,23 @@ class LocalLambda:
             cloudwatch_endpoint=self.cloudwatch_endpoint,
             control_url=f"http://127.0.0.1:{control_port}/",
             account_id=LOCAL_ACCOUNT_ID,
-            function={
-                "variant": fn.variant,
-                "handler": handler,
-                "memory_mb": fn.memory_mb,
-                "timeout_s": fn.timeout_s,
-                "architecture": fn.architecture,
-                "runtime": spec.runtime,  # what ran; the configured one is for AWS
-                **({"configured_runtime": fn.runtime} if fn.runtime != spec.runtime else {}),
-                "log_format": fn.log_format,
-                "reserved_concurrency": fn.reserved_concurrency,
-                "provisioned_concurrency": fn.provisioned_concurrency,
-                "concurrency_limit": limit,
-                "package_bytes": package.size,
-                "package_sha256": package.sha256,
-                "cpu_scaling": self.cpu.mode if self.cpu.enabled else "not emulated",
-                "keep_alive_s": [cfg.local.keep_alive_min_s, cfg.local.keep_alive_max_s],
-            },
+            function=FunctionSnapshot(
+                variant=fn.variant,
+                handler=handler,
+                memory_mb=fn.memory_mb,
+                timeout_s=fn.timeout_s,
+                architecture=fn.architecture,
+                runtime=spec.runtime,  # what ran; the configured one is for AWS
+                configured_runtime=fn.runtime if fn.runtime != spec.runtime else "",
+                log_format=fn.log_format,
+                reserved_concurrency=fn.reserved_concurrency,
+                provisioned_concurrency=fn.provisioned_concurrency,
+                concurrency_limit=limit,
+                package_bytes=package.size,
+                package_sha256=package.sha256,
+                cpu_scaling=self.cpu.mode if self.cpu.enabled else "not emulated",
+                keep_alive_s=(cfg.local.keep_alive_min_s, cfg.local.keep_alive_max_s),
+            ),
         )
         return self.target
 

@@ -75,9 +75,9 @@ def test_environment_variables_are_lambdas_and_name_the_runtime_that_runs(local_
         running = "python{}.{}".format(*sys.version_info[:2])
         # awslambdaric keys its behaviour on this: it must name the interpreter that runs.
         assert env["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{running}"
-        assert stack.target.function["runtime"] == running
+        assert stack.target.function.runtime == running
         if running != "python3.12":
-            assert stack.target.function["configured_runtime"] == "python3.12"
+            assert stack.target.function.configured_runtime == "python3.12"
         assert env["AWS_LAMBDA_FUNCTION_NAME"] == stack.function_name
         assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
         assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"

@@ -15,8 +15,7 @@ from botocore.exceptions import ClientError
 from coldbench.analysis.cloudwatch import RETRIES, fetch_reports, logs_client
 from coldbench.analysis.collect import collect
 from coldbench.analysis.errors import CollectError
-from coldbench.infra.local.moto_server import MotoServer
-from coldbench.record.rundir import REQUEST_COLUMNS, write_run_json
+from coldbench.record.rundir import REQUEST_COLUMNS, RunRecord
 from coldbench.record.target import Target
 
 RID = [
@@ -124,16 +123,6 @@ def test_collector_gives_up_when_throttling_outlasts_the_retries(throttling_logs
     assert len(Throttling.calls) == 3  # the first call and max_attempts retries
 
 
-@pytest.fixture(scope="module")
-def moto_server():
-    server = MotoServer()
-    server.start()
-    try:
-        yield server.endpoint
-    finally:
-        server.stop()
-
-
 def make_run(tmp_path, endpoint, log_group, log_format, ids):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -154,9 +143,7 @@ def make_run(tmp_path, endpoint, log_group, log_format, ids):
         "cloudwatch_endpoint": endpoint,
         "function": {"log_format": log_format},
     }
-    write_run_json(
-        run_dir, started_ms=int(now * 1000) - 5000, ended_ms=int(now * 1000) + 1000, target=target
-    )
+    RunRecord.open(run_dir, Target.from_dict(target), {}, (), now - 5).close(len(ids), "x", now + 1)
     return run_dir
 
 
@@ -217,8 +204,8 @@ def test_collect_json_format_and_incomplete_when_records_are_missing(tmp_path, m
     run_dir = make_run(tmp_path, moto_server, "/aws/lambda/json", "JSON", RID[:2])
     result = collect(run_dir, wait_s=3, settle_s=1, progress=False)
     assert result.records == 1 and result.expected == 2 and not result.complete
-    run = json.loads((run_dir / "run.json").read_text())
-    assert run["collection"]["complete"] is False
+    run = RunRecord.read(run_dir)
+    assert run.collection is not None and run.collection.complete is False
 
 
 def test_collect_error_is_reported_and_marked_incomplete(tmp_path, moto_server):
@@ -236,7 +223,6 @@ def test_lost_log_events_reach_run_json_summary_and_console(tmp_path, moto_serve
     from coldbench.analysis.join import join, load_platform, load_requests
     from coldbench.analysis.summary import build_summary
     from coldbench.record.config import Config
-    from coldbench.record.rundir import read_run_json
 
     dropped = {
         "time": "2026-11-22T00:00:00.000Z",
@@ -247,8 +233,8 @@ def test_lost_log_events_reach_run_json_summary_and_console(tmp_path, moto_serve
     run_dir = make_run(tmp_path, moto_server, "/aws/lambda/lossy", "Text", RID)
     result = collect(run_dir, wait_s=3, settle_s=1, progress=False)
     assert result.logs_dropped == {"events": 7, "bytes": 700, "reports": 2, "records": 1}
-    run = read_run_json(run_dir)
-    assert run["collection"]["logs_dropped"]["reports"] == 2
+    run = RunRecord.read(run_dir)
+    assert run.collection is not None and run.collection.logs_dropped["reports"] == 2
     df = join(load_requests(run_dir), load_platform(run_dir))
     summary = build_summary(run, df, Config())
     assert (summary.lost_telemetry.log_events, summary.lost_telemetry.report_records) == (7, 2)

@@ -7,6 +7,7 @@ import pytest
 
 from coldbench.analysis.stats import cost
 from coldbench.record.config import Config, build_config
+from coldbench.record.target import FunctionSnapshot
 
 
 def rows(*specs) -> pd.DataFrame:
@@ -15,7 +16,7 @@ def rows(*specs) -> pd.DataFrame:
 
 def test_on_demand_cost_counts_billed_duration_including_init_and_every_request():
     df = rows((True, "cold", 1000.0), (True, "warm", 1000.0), (False, "unknown", 0.0))
-    c = cost(df, Config(), {"memory_mb": 1024, "architecture": "x86_64"}, run_seconds=60)
+    c = cost(df, Config(), FunctionSnapshot(memory_mb=1024, architecture="x86_64"), run_seconds=60)
     gb_s = 2.0  # 2 s at 1 GB
     assert c.gb_seconds == pytest.approx(gb_s)
     assert c.compute == pytest.approx(gb_s * 0.0000166667)
@@ -30,7 +31,7 @@ def test_arm64_and_provisioned_prices_and_the_standing_charge():
     c = cost(
         df,
         config,
-        {"memory_mb": 2048, "architecture": "arm64", "provisioned_concurrency": 2},
+        FunctionSnapshot(memory_mb=2048, architecture="arm64", provisioned_concurrency=2),
         run_seconds=10,
     )
     on_demand = 0.5 * 2 * config.cost.gb_second_arm64
@@ -40,5 +41,5 @@ def test_arm64_and_provisioned_prices_and_the_standing_charge():
 
 
 def test_no_invocations_has_no_per_million_figure():
-    c = cost(rows((False, "unknown", 0.0)), Config(), {"memory_mb": 128}, run_seconds=1)
+    c = cost(rows((False, "unknown", 0.0)), Config(), FunctionSnapshot(), run_seconds=1)
     assert c.total == 0 and c.per_million_requests is None

@@ -12,7 +12,8 @@ from coldbench.analysis.join import join, join_key, load_platform, load_requests
 from coldbench.analysis.stats import describe, environments
 from coldbench.analysis.summary import build_summary
 from coldbench.record.config import Config
-from coldbench.record.rundir import REQUEST_COLUMNS
+from coldbench.record.rundir import REQUEST_COLUMNS, RunRecord
+from coldbench.record.target import Target
 
 
 def request_row(**kw) -> dict:
@@ -117,9 +118,9 @@ def test_classes_and_decomposition(tmp_path):
     assert not df.loc["E", "matched"] and df.loc["E", "class"] == "warm"
     assert df.loc["F", "class"] == "unknown"
     assert not df["disagree"].any() and not df["inconsistent"].any()
-    summary = build_summary(
-        {"run_id": "r", "target": {"function": {"memory_mb": 128}}}, df.reset_index(), Config()
-    )
+    target = Target("local", "http://x/", "NONE", "us-east-1", "f")
+    run = RunRecord(tmp_path, "r", 100_000, target)
+    summary = build_summary(run, df.reset_index(), Config())
     assert summary.requests == 6 and summary.failures == 1 and summary.matched == 4
     assert summary.match_rate == 4 / 6
     assert summary.unmatched.count == 2

@@ -21,7 +21,6 @@ from coldbench.infra.local.logbatch import (
     rejected_indexes,
     split_message,
 )
-from coldbench.infra.local.moto_server import MotoServer
 from coldbench.infra.local.telemetry import Report, Telemetry, report_text
 
 NOW_MS = 1_800_000_000_000
@@ -100,14 +99,9 @@ def test_rejected_indexes_follow_rejected_log_events_info():
 
 
 # -- delivery against a real moto server -------------------------------------------------
-@pytest.fixture(scope="module")
-def endpoint():
-    server = MotoServer()
-    server.start()
-    try:
-        yield server.endpoint
-    finally:
-        server.stop()
+@pytest.fixture
+def endpoint(moto_server):
+    return moto_server
 
 
 def telemetry(endpoint: str, group: str, log_format: str = "Text") -> Telemetry:

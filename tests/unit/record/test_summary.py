@@ -62,4 +62,4 @@ def test_nan_is_written_as_null_and_an_absent_class_reads_as_empty():
     s = summary(max_memory_used_mb=math.nan)
     assert s.to_dict()["max_memory_used_mb"] is None
     assert s.of("provisioned") == ClassStats() and s.of("provisioned").e2e_ms.p99 is None
-    assert s.function == {"memory_mb": 128}
+    assert s.function.memory_mb == 128 and s.function.architecture == "x86_64"
