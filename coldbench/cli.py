@@ -13,8 +13,10 @@ import signal
 import sys
 from pathlib import Path
 
+from coldbench.infra.local.sigv4 import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 from coldbench.record.config import Config, load_config, parse_overrides
 from coldbench.record.errors import ColdbenchError
+from coldbench.record.target import Target
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -115,6 +117,8 @@ def cmd_local(config: Config) -> int:
         path = write_target(target)
         print(f"local Lambda {target.function_name} at {target.url} (auth {target.auth})")
         print(f"CloudWatch endpoint {target.cloudwatch_endpoint}; target written to {path}")
+        if target.auth == "AWS_IAM":
+            print(local_credentials_hint(target))
         print("Ctrl-C to stop")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -129,6 +133,17 @@ def cmd_local(config: Config) -> int:
 
     asyncio.run(serve())
     return 0
+
+
+def local_credentials_hint(target: Target) -> str:
+    """How to call an AWS_IAM local URL from outside: its dummy credentials (not secret)."""
+    return (
+        "AWS_IAM: sign with the local Lambda's dummy credentials (service lambda, region "
+        f"{target.region}):\n"
+        f"  export AWS_ACCESS_KEY_ID={LOCAL_ACCESS_KEY} "
+        f"AWS_SECRET_ACCESS_KEY={LOCAL_SECRET_KEY}\n"
+        f"  awscurl --service lambda --region {target.region} {target.url}"
+    )
 
 
 def _terminate(signum, frame) -> None:

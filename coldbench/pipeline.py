@@ -18,27 +18,51 @@ from coldbench import locustfiles
 from coldbench.errors import PipelineError
 from coldbench.locustfiles import options
 from coldbench.record.config import Config, to_environ
+from coldbench.record.errors import TargetError
 from coldbench.record.progress import Progress
 from coldbench.record.rundir import RunRecord, create_run_dir, latest_run
 from coldbench.record.shapes import planned_seconds
 from coldbench.record.summary import Summary
-from coldbench.record.target import Target, read_target, write_target
+from coldbench.record.target import TARGET_FILE, Target, read_target, write_target
 
 LOCUSTFILE = Path(locustfiles.__file__).parent / "locustfile.py"
 
 
 @contextlib.contextmanager
-def target_up(config: Config) -> Iterator[Target]:
-    """Stand the configured target up for the block (local: started and stopped here)."""
+def target_up(config: Config) -> Iterator[tuple[Target, Path]]:
+    """Stand the configured target up for the block; yields it and the file describing it.
+
+    A local target is started and stopped here, and its file is this process's own:
+    ``.coldbench/target.json`` when no live target is there (so ``coldbench recycle``
+    finds it), else a file of its own, leaving another's target alone. The file goes
+    with the target.
+    """
     if config.target.kind == "local":
         from coldbench.infra.local.stack import running
 
         with running(config) as stack:
             assert stack.target is not None
-            write_target(stack.target)
-            yield stack.target
+            path = TARGET_FILE if not _live_target_at(TARGET_FILE) else _own_target_file()
+            write_target(stack.target, path)
+            try:
+                yield stack.target, path
+            finally:
+                path.unlink(missing_ok=True)
         return
-    yield aws_up(config, confirmed=True)
+    target = aws_up(config, confirmed=True)
+    yield target, TARGET_FILE
+
+
+def _live_target_at(path: Path) -> bool:
+    try:
+        read_target(path)
+    except TargetError:
+        return False
+    return True
+
+
+def _own_target_file() -> Path:
+    return TARGET_FILE.with_name(f"target-{os.getpid()}.json")
 
 
 def aws_up(config: Config, confirmed: bool) -> Target:
@@ -97,14 +121,17 @@ def locust_command(
     return cmd
 
 
-def locust_environ(config: Config) -> dict[str, str]:
+def locust_environ(config: Config, target_file: Path | None = None) -> dict[str, str]:
     """Locust's environment: ours plus the resolved configuration, whole, so every key
     (``load.headers``, ``load.wait_*``, ``target.profile`` …) reaches the process that
-    uses it, not only those Locust has flags for."""
-    return {**os.environ, **to_environ(config)}
+    uses it, not only those Locust has flags for; and the target this run stood up."""
+    env = {**os.environ, **to_environ(config)}
+    if target_file is not None:
+        env["COLDBENCH_TARGET_FILE"] = str(target_file.resolve())
+    return env
 
 
-def run_locust(config: Config, run_dir: Path) -> int:
+def run_locust(config: Config, run_dir: Path, target_file: Path | None = None) -> int:
     """Run Locust headless; its console goes to ``locust/console.log``; a progress line here."""
     expected = planned_seconds(config)
     log_path = run_dir / "locust" / "console.log"
@@ -113,7 +140,7 @@ def run_locust(config: Config, run_dir: Path) -> int:
             locust_command(config, run_dir, headless=True),
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=locust_environ(config),
+            env=locust_environ(config, target_file),
         )
         started = time.monotonic()
         progress = Progress("load", expected, "s")
@@ -192,13 +219,13 @@ def cmd_recycle(config: Config, args) -> int:
 
 def run_once(config: Config) -> tuple[Summary, Path, int]:
     """One pass of the pipeline: up, Locust, collect, report. Returns (summary, page, code)."""
-    with target_up(config) as target:
+    with target_up(config) as (target, target_file):
         run_dir = create_run_dir()  # only once the target is up: a refused preflight leaves nothing
         print(
             f"coldbench: {target.kind} target {target.url} ({target.auth}), run {run_dir.name}",
             file=sys.stderr,
         )
-        code = run_locust(config, run_dir)
+        code = run_locust(config, run_dir, target_file)
         if not (run_dir / "requests.csv").exists():
             raise PipelineError(
                 f"Locust exited with {code} and recorded nothing; see {run_dir}/locust/console.log"
@@ -241,7 +268,7 @@ def _confirm_cost(config: Config) -> None:
 
 
 def cmd_ui(config: Config, args) -> int:
-    with target_up(config) as target:
+    with target_up(config) as (target, target_file):
         print(
             f"coldbench: target {target.url}; open http://127.0.0.1:{args.web_port}/ "
             f"(each test started there becomes its own run under runs/; Ctrl-C to stop)"
@@ -249,7 +276,7 @@ def cmd_ui(config: Config, args) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             subprocess.run(
                 locust_command(config, None, headless=False, web_port=args.web_port),
-                env=locust_environ(config),
+                env=locust_environ(config, target_file),
             )
     return 0
 

@@ -10,6 +10,7 @@ import json
 import urllib.request
 
 from coldbench.infra.aws.manage import recycle_function
+from coldbench.infra.errors import LocalLambdaError
 from coldbench.record.target import Target
 
 
@@ -17,7 +18,12 @@ def recycle(target: Target) -> int:
     """Retire the target's environments; returns how many were retired (local)."""
     if target.kind == "local":
         request = urllib.request.Request(target.control_url + "recycle", method="POST", data=b"")
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return int(json.load(response)["retired"])
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return int(json.load(response)["retired"])
+        except OSError as exc:
+            raise LocalLambdaError(
+                f"the local target {target.url} did not answer the recycle ({exc}): is it running?"
+            ) from exc
     recycle_function(target)
     return 0

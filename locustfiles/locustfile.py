@@ -29,6 +29,7 @@ from coldbench.locustfiles.options import LOAD_OPTIONS
 from coldbench.locustfiles.signing import Signer
 from coldbench.record import shapes
 from coldbench.record.config import config_from_environ
+from coldbench.record.errors import TargetError
 from coldbench.record.rundir import RUNS_DIR, RunRecord, create_run_dir
 from coldbench.record.target import read_target
 
@@ -139,7 +140,10 @@ def _init(environment, **_kwargs):
     opts = environment.parsed_options
     if opts is None:
         return
-    target = _target(opts)
+    try:
+        target = _target(opts)
+    except TargetError as exc:  # no live target: one clear line, no run directory
+        raise SystemExit(f"coldbench: {exc}") from None
     FunctionUrlUser.host = target.url.rstrip("/")
     _state["signer"] = Signer(target, _CONFIG.target.profile) if target.auth == "AWS_IAM" else None
     runner = environment.runner

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -66,6 +67,7 @@ class Target:
     control_url: str = ""  # local only: recycle and status endpoints
     account_id: str = ""
     function: FunctionSnapshot = field(default_factory=FunctionSnapshot)
+    owner_pid: int = 0  # local: the process serving the target; the file is its own
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,11 +89,56 @@ def write_target(target: Target, path: Path = TARGET_FILE) -> Path:
 
 
 def read_target(path: Path | str | None = None) -> Target:
-    """Read the target description (``$COLDBENCH_TARGET_FILE`` or .coldbench/target.json)."""
+    """Read the target description (``$COLDBENCH_TARGET_FILE`` or .coldbench/target.json)
+    and check that the target is alive: a local target whose process has ended is
+    refused (and its file, which belonged to that process, removed).
+
+    Raises:
+        TargetError: no file, not a target, or a local target that is no longer served.
+    """
     path = Path(path or os.environ.get("COLDBENCH_TARGET_FILE") or TARGET_FILE)
     try:
-        return Target.from_dict(json.loads(path.read_text()))
+        target = Target.from_dict(json.loads(path.read_text()))
     except FileNotFoundError as exc:
-        raise TargetError(f"no target at {path}: run `coldbench up` or `coldbench local`") from exc
+        raise TargetError(f"no target at {path}: {_START_ONE}") from exc
     except json.JSONDecodeError as exc:
         raise TargetError(f"{path} is not valid JSON: {exc}") from exc
+    if not target_alive(target):
+        if target.owner_pid and not _pid_alive(target.owner_pid):
+            path.unlink(missing_ok=True)
+        raise TargetError(
+            f"the local target in {path} ({target.url}) is no longer running: {_START_ONE}"
+        )
+    return target
+
+
+_START_ONE = (
+    "start one with `coldbench local` (it serves until Ctrl-C), or `coldbench up` for AWS; "
+    "`make loadtest` starts and stops its own"
+)
+
+
+def target_alive(target: Target, timeout_s: float = 2.0) -> bool:
+    """A local target is alive while its process runs and its control API answers; an
+    AWS target is taken as alive (what stands there is ``coldbench status``'s to say)."""
+    if target.kind != "local":
+        return True
+    if target.owner_pid and not _pid_alive(target.owner_pid):
+        return False
+    if not target.control_url:
+        return bool(target.owner_pid)
+    try:
+        with urllib.request.urlopen(target.control_url + "status", timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

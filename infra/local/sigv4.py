@@ -19,7 +19,8 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 LOCAL_ACCESS_KEY = "AKIACOLDBENCHLOCAL00"
-LOCAL_CREDENTIALS = Credentials(LOCAL_ACCESS_KEY, "coldbench-local-dummy-secret")
+LOCAL_SECRET_KEY = "coldbench-local-dummy-secret"  # documented in the README: not a secret
+LOCAL_CREDENTIALS = Credentials(LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY)
 LOCAL_ACCOUNT_ID = "123456789012"
 MAX_SKEW_S = 300
 

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -114,6 +115,7 @@ class LocalLambda:
             cloudwatch_endpoint=self.cloudwatch_endpoint,
             control_url=f"http://127.0.0.1:{control_port}/",
             account_id=LOCAL_ACCOUNT_ID,
+            owner_pid=os.getpid(),
             function=FunctionSnapshot(
                 variant=fn.variant,
                 handler=handler,

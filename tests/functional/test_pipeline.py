@@ -349,3 +349,24 @@ def test_aws_run_without_credentials_is_refused_before_anything_exists(tmp_path)
     assert result.returncode == 2
     assert "no AWS credentials" in result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_run_leaves_the_target_of_a_running_coldbench_local_alone(
+    local_stack, tmp_path, monkeypatch
+):
+    """`make loadtest` once overwrote the target file of a `coldbench local` still serving."""
+    from coldbench.pipeline import target_up
+    from coldbench.record.target import TARGET_FILE, read_target
+    from tests.conftest import local_config
+
+    monkeypatch.chdir(tmp_path)
+    with local_stack() as serving:
+        write_target(serving.target, TARGET_FILE)
+        with target_up(local_config()) as (own, own_file):
+            assert own_file != TARGET_FILE and own.url != serving.target.url
+            assert read_target(own_file) == own
+        assert not own_file.exists(), "a run's own target file goes with its target"
+        assert read_target(TARGET_FILE) == serving.target
+    with target_up(local_config()) as (own, own_file):
+        assert own_file == TARGET_FILE, "with no live target there, the run's is the default"
+    assert not TARGET_FILE.exists()

@@ -187,3 +187,26 @@ def test_join_keeps_every_request_row(request_ids, report_ids):
     keys = set(join_key(pd.Series(report_ids)))
     assert joined["matched"].sum() == sum(1 for r in request_ids if r.lower() in keys)
     assert (joined["outside_ms"].dropna() >= 0).all()
+
+
+def _summary_of(tmp_path, rows):
+    df = write_run(tmp_path, rows, [report(r["request_id"], 1.0) for r in rows if r["ok"] == 1])
+    target = Target("local", "http://x/", "NONE", "us-east-1", "f")
+    return build_summary(RunRecord(tmp_path, "r", 100_000, target), df, Config())
+
+
+def test_the_errors_table_adds_up_to_the_failures(tmp_path):
+    """With no failure, every successful request was once listed as "HTTP 200"."""
+    ok = [request_row(request_id=f"ok{i}") for i in range(5)]
+    assert _summary_of(tmp_path, ok).errors == {}
+    one = [*ok, request_row(request_id="t1", status=429, ok=0, error="HTTP 429")]
+    assert _summary_of(tmp_path, one).errors == {"HTTP 429": 1}
+    several = [
+        *one,
+        request_row(request_id="f1", status=502, ok=0, error=""),
+        request_row(request_id="f2", status=502, ok=0, error=""),
+        request_row(request_id="", status=0, ok=0, error="ConnectionRefusedError"),
+    ]
+    summary = _summary_of(tmp_path, several)
+    assert summary.errors == {"HTTP 502": 2, "HTTP 429": 1, "ConnectionRefusedError": 1}
+    assert sum(summary.errors.values()) == summary.failures == 4

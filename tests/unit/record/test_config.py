@@ -155,3 +155,26 @@ def test_every_key_reaches_the_locust_process_whole(tmp_path, monkeypatch):
     assert config_from_environ({"COLDBENCH_CONFIG": str(other)}).load.wait_min_s == 9
     with pytest.raises(ConfigError, match="COLDBENCH_RESOLVED_CONFIG"):
         config_from_environ({"COLDBENCH_RESOLVED_CONFIG": "{not json"})
+
+
+def test_the_shipped_coldbench_toml_documents_every_key_with_its_default():
+    """Every schema key stands in coldbench.toml: set to its default, or commented out
+    where the default is empty; nothing else is there."""
+    import re
+    import tomllib
+    from pathlib import Path
+
+    from coldbench.record.config import Config
+
+    text = (Path(__file__).resolve().parents[3] / "coldbench.toml").read_text()
+    written = tomllib.loads(text)
+    default = Config().as_dict()
+    assert build_config(written) == Config(), "the values shown are the defaults"
+    for section, keys in default.items():
+        block = re.search(rf"^\[{section}\](.*?)(?=^\[|\Z)", text, re.S | re.M)
+        assert block, f"[{section}] is missing"
+        for key, value in keys.items():
+            commented = re.search(rf"^# {key} = ", block.group(1), re.M)
+            assert key in written.get(section, {}) or (commented and value == ""), (
+                f"{section}.{key} is not documented"
+            )
