@@ -26,10 +26,14 @@ from coldbench.analysis.cloudwatch import (
 from coldbench.analysis.errors import CollectError
 from coldbench.record.files import open_atomic
 from coldbench.record.progress import Progress
-from coldbench.record.rundir import METRIC_COLUMNS, PLATFORM_FIELDS, Collection, RunRecord
+from coldbench.record.rundir import (
+    METRIC_COLUMNS,
+    PLATFORM_FIELDS,
+    Collection,
+    RunRecord,
+    reached_function,
+)
 from coldbench.record.target import Target
-
-_NO_INVOCATION_STATUSES = {"403", "413", "429", "0", ""}
 
 
 @dataclass(frozen=True)
@@ -48,8 +52,7 @@ def expected_invocations(run_dir: Path) -> int:
     for path in sorted(run_dir.glob("requests*.csv")):
         with path.open(newline="") as f:
             for row in csv.DictReader(f):
-                if row.get("request_id") and row.get("status") not in _NO_INVOCATION_STATUSES:
-                    count += 1
+                count += reached_function(row.get("request_id") or "", row.get("status") or "")
     return count
 
 
@@ -75,9 +78,11 @@ def collect(
     found: dict[str, dict] = {}
     dropped = {"events": 0, "bytes": 0, "reports": 0, "records": 0}
     skipped, last_count, last_growth, error = 0, -1, time.monotonic(), ""
+    others: dict[str, dict] = {}
     try:
         while True:
             found, skipped = fetch_reports(logs, target.log_group, pattern, start_ms, end_ms)
+            found, others = _split_by_run(found, run)
             if len(found) != last_count:
                 last_count, last_growth = len(found), time.monotonic()
             if bar:
@@ -95,18 +100,24 @@ def collect(
             bar.close(f"{len(found)}/{expected} REPORT records")
     if found or not error:
         _write_platform(run_dir / "platform.jsonl", found)
-    metrics_rows = 0
+    metrics_rows, invocations = 0, 0.0
     try:
-        metrics_rows = _write_metrics(target, run, run_dir / "metrics.csv")
+        metrics_rows, invocations = _write_metrics(
+            target, run, run_dir / "metrics.csv", len(found), deadline, settle_s
+        )
     except (ClientError, BotoCoreError) as exc:
         error = error or f"GetMetricData for {target.function_name}: {exc}"
-    complete = not error and len(found) >= expected
+    metrics_complete = invocations >= len(found)
+    complete = not error and len(found) >= expected and metrics_complete
     run.collected(
         Collection(
             records=len(found),
             expected=expected,
             skipped_events=skipped,
             logs_dropped=dropped,
+            other_records=len(others),
+            metrics_invocations=invocations,
+            metrics_complete=metrics_complete,
             complete=complete,
             error=error,
             collected_ms=int(time.time() * 1000),
@@ -114,6 +125,18 @@ def collect(
     )
     if error:
         raise CollectError(f"{error} (kept {len(found)} records; collection marked incomplete)")
+    if others:
+        print(
+            f"collect: {len(others)} REPORT records in the log group are of invocations "
+            "before this run: counted apart, not joined",
+            file=sys.stderr,
+        )
+    if not metrics_complete:
+        print(
+            f"collect: the Invocations metric counts {invocations:.0f} of {len(found)} "
+            "invocations: metrics marked incomplete",
+            file=sys.stderr,
+        )
     if dropped["events"]:
         print(
             f"collect: the platform says {dropped['events']} log events were lost before "
@@ -129,16 +152,35 @@ def _write_platform(path: Path, found: dict[str, dict]) -> None:
             f.write(json.dumps({k: record.get(k) for k in PLATFORM_FIELDS}) + "\n")
 
 
-def _write_metrics(target: Target, run: RunRecord, path: Path) -> int:
-    """The run window's metrics: 1 s period locally, 60 s on AWS."""
+def _split_by_run(found: dict[str, dict], run: RunRecord) -> tuple[dict, dict]:
+    """The run's REPORT records, and the others of the log group's window: a REPORT is
+    written when an invocation ends, so one written before the run began is not its."""
+    ours = {rid: r for rid, r in found.items() if r["timestamp"] >= run.started_ms}
+    return ours, {rid: r for rid, r in found.items() if rid not in ours}
+
+
+def _write_metrics(
+    target: Target, run: RunRecord, path: Path, invocations: int, deadline: float, settle_s: float
+) -> tuple[int, float]:
+    """The run window's metrics (1 s period locally, 60 s on AWS), read again while the
+    Invocations metric is short of the run's invocations: metrics arrive late too.
+    Returns the rows written and the Invocations sum."""
     period = 1 if target.kind == "local" else 60
     start_ms = run.started_ms - period * 1000
     end_ms = (run.ended_ms or int(time.time() * 1000)) + period * 1000
-    rows = fetch_metrics(
-        client(target, "cloudwatch"), target.function_name, start_ms, end_ms, period
-    )
+    cloudwatch = client(target, "cloudwatch")
+    last, last_growth = -1.0, time.monotonic()
+    while True:
+        rows = fetch_metrics(cloudwatch, target.function_name, start_ms, end_ms, period)
+        counted = sum(r[3] for r in rows if r[1] == "Invocations" and r[2] == "Sum")
+        if counted != last:
+            last, last_growth = counted, time.monotonic()
+        settled = time.monotonic() - last_growth >= settle_s
+        if counted >= invocations or settled or time.monotonic() >= deadline:
+            break
+        time.sleep(1.0 if target.kind == "local" else 10.0)
     with open_atomic(path) as f:
         writer = csv.writer(f)
         writer.writerow(METRIC_COLUMNS)
         writer.writerows(rows)
-    return len(rows)
+    return len(rows), counted

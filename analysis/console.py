@@ -11,10 +11,24 @@ def one_screen(summary: Summary) -> str:
         return f"{value:8.1f}" if value is not None else "       -"
 
     cost = summary.cost_usd
-    lines = [
+    lines = []
+    if summary.platform_missing:
+        lines.append(f"WARNING: no platform data: {summary.platform_missing}")
+    apart = ", ".join(
+        f"{count} {what}"
+        for count, what in (
+            (summary.throttled, "throttled (429)"),
+            (summary.refused, "refused (403/413)"),
+            (summary.unanswered, "unanswered"),
+        )
+        if count
+    )
+    lines += [
         f"run {summary.run_id}: {summary.requests} requests, {summary.failures} failed "
         f"({summary.failure_rate:.2%}), {summary.throughput_rps:.1f} req/s",
-        f"joined with REPORT records: {summary.matched} ({summary.match_rate:.1%})",
+        f"joined with REPORT records: {summary.matched} of the {summary.reached} requests "
+        f"that reached the function ({summary.match_rate:.1%})"
+        + (f"; never reached it: {apart}" if apart else ""),
         f"{'class':<12}{'count':>8}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}",
     ]
     for cls in ("cold", "proactive", "provisioned", "warm", "unknown"):
@@ -27,12 +41,13 @@ def one_screen(summary: Summary) -> str:
     )
     if cost.per_million_requests is not None:
         lines.append(
-            f"cost: ${cost.total:.6f} this run, ${cost.per_million_requests:.2f} per million requests"
+            f"cost: ${cost.total:.6f} this run, ${cost.per_million_requests:.2f} per million "
+            f"invocations ({cost.invocations} billed)"
         )
     for verdict in summary.slo:
-        shown = "n/a" if verdict.actual is None else f"{verdict.actual:.4g}"
         lines.append(
-            f"SLO {verdict.name} < {verdict.threshold:g}: {shown} {'PASS' if verdict.ok else 'FAIL'}"
+            f"SLO {verdict.name} < {slo_number(verdict.name, verdict.threshold)}: "
+            f"{slo_number(verdict.name, verdict.actual)} {verdict.verdict}"
         )
     lost = summary.lost_telemetry
     if lost.log_events:
@@ -43,3 +58,13 @@ def one_screen(summary: Summary) -> str:
     if not summary.completed:
         lines.append("NOTE: the run did not complete; figures cover what was recorded")
     return "\n".join(lines)
+
+
+def slo_number(name: str, value: float | None) -> str:
+    """An SLO's figure as people read it: rates in percent, times in ms, never rounded
+    into a different verdict (0.0231 is 2.31%, not 0.02)."""
+    if value is None:
+        return "n/a"
+    if name.endswith("_rate"):
+        return f"{value:.2%}" if value >= 0.0001 or value == 0 else f"{value:.2g}"
+    return f"{value:,.1f} ms"

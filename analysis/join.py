@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from coldbench.analysis.errors import NoDataError
-from coldbench.record.rundir import PLATFORM_FIELDS, REQUEST_COLUMNS
+from coldbench.record.rundir import NOT_INVOKED_STATUSES, PLATFORM_FIELDS, REQUEST_COLUMNS
 
 _TOLERANCE_MS = 1.0  # clock and rounding slack before a row counts as inconsistent
 _NUMERIC = ("start_time", "e2e_ms", "status", "ok", "bytes", "cold", "init_start", "init_ms", "seq")
@@ -101,6 +101,12 @@ def join(requests: pd.DataFrame, platform: pd.DataFrame) -> pd.DataFrame:
     right = right.drop_duplicates("_key")
     joined = left.merge(right, on="_key", how="left", validate="many_to_one")
     joined["matched"] = joined["platform_request_id"].notna() & (joined["_key"] != "")
+    # Requests that reached the function (the rule of rundir.reached_function, by column).
+    joined["reached"] = (
+        (joined["_key"] != "")
+        & joined["status"].notna()
+        & ~joined["status"].isin(list(NOT_INVOKED_STATUSES))
+    )
     joined = joined.drop(columns=["_key", "platform_request_id"])
     return classify(joined)
 

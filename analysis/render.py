@@ -26,8 +26,18 @@ COLORS = {
 }
 
 
+def _t0(a: Analysis) -> float:
+    """Every time axis counts from the run's start, as its idle windows do."""
+    return a.run.started_ms / 1000
+
+
+def _no_data(ax, what: str) -> None:
+    """An empty plot says so, instead of showing an empty frame."""
+    ax.text(0.5, 0.5, what, ha="center", va="center", transform=ax.transAxes, color="#555")
+
+
 def plot_latency_over_time(a: Analysis) -> Figure:
-    df, t0 = a.joined, a.joined["start_time"].min()
+    df, t0 = a.joined, _t0(a)
     fig, ax = plt.subplots(figsize=(11, 3.6))
     for start, stage in a.run.idle_windows():
         ax.axvspan(start, start + stage, color="#eee", label="_idle")
@@ -82,7 +92,10 @@ def plot_breakdown(a: Analysis) -> Figure:
         ax.barh(classes, means, left=left, color=color, label=label)
         left += np.nan_to_num(means)
     ax.set(xlabel="mean ms")
-    ax.legend(fontsize=8)
+    if classes:
+        ax.legend(fontsize=8)
+    else:
+        _no_data(ax, "no request joined with a REPORT record: no in-function time")
     return figure(
         fig,
         "Where the time went (mean per request): outside the function "
@@ -95,6 +108,8 @@ def plot_init_histogram(a: Analysis) -> Figure:
     fig, ax = plt.subplots(figsize=(7, 3))
     if len(init):
         ax.hist(init, bins=min(40, max(5, len(init))), color=COLORS["cold"])
+    else:
+        _no_data(ax, "no cold start with an Init Duration")
     ax.set(xlabel="Init Duration ms (REPORT)", ylabel="environments")
     return figure(
         fig,
@@ -108,14 +123,24 @@ def plot_environments(a: Analysis) -> Figure:
     env = df["log_stream"].where(df["log_stream"].notna() & (df["log_stream"] != ""), df["env_id"])
     frame = df.assign(env=env)
     frame = frame[frame["env"].notna() & (frame["env"] != "")]
-    t0 = df["start_time"].min()
+    t0 = _t0(a)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 4.6), sharex=True)
-    spans = frame.groupby("env")["start_time"].agg(["min", "max"]).sort_values("min")
+    frame = frame.assign(end_time=frame["start_time"] + frame["e2e_ms"] / 1000)
+    spans = frame.groupby("env").agg(first=("start_time", "min"), last=("end_time", "max"))
+    spans = spans.sort_values("first")
     for i, (_, row) in enumerate(spans.iterrows()):
-        bottom.plot([row["min"] - t0, row["max"] - t0], [i, i], color="#1f77b4", lw=2)
-    seconds = np.arange(np.floor(df["start_time"].min()), np.ceil(df["start_time"].max()) + 1)
-    alive = [((spans["min"] <= s + 1) & (spans["max"] >= s)).sum() for s in seconds]
-    top.step(seconds - t0, alive, where="post", label="environments in use (requests)")
+        # A marker at each end: an environment that served one request is a point, not
+        # a line of zero length that no one would see.
+        bottom.plot(
+            [row["first"] - t0, row["last"] - t0], [i, i], color="#1f77b4", lw=2, marker="|"
+        )
+    if spans.empty:
+        _no_data(bottom, "no environment ids (no probe and no REPORT records)")
+    seconds = np.arange(0, np.ceil(df["start_time"].max() - t0) + 1)
+    alive = [
+        int(((spans["first"] - t0 < s + 1) & (spans["last"] - t0 >= s)).sum()) for s in seconds
+    ]
+    top.step(seconds, alive, where="post", label="environments in use (requests)")
     metrics = a.run_dir / "metrics.csv"
     _overlay_metric(top, metrics, "ConcurrentExecutions", t0)
     top.set(ylabel="count")
@@ -134,21 +159,25 @@ def _overlay_metric(ax, path: Path, name: str, t0: float) -> None:
     metrics = pd.read_csv(path)
     series = metrics[(metrics["metric"] == name)]
     if len(series):
-        ax.plot(
+        # A datapoint's timestamp is the start of its period: drawn across the period.
+        ax.step(
             series["timestamp"] / 1000 - t0,
             series["value"],
-            "o",
+            where="post",
+            marker="o",
             ms=3,
-            label=f"{name} (CloudWatch)",
+            label=f"{name} (CloudWatch, max per period)",
         )
 
 
 def plot_throughput(a: Analysis) -> Figure:
     s = a.series
-    t0 = a.joined["start_time"].min()
     fig, ax = plt.subplots(figsize=(11, 3))
-    ax.plot(s["second"] - t0, s["requests"], label="requests/s")
-    ax.plot(s["second"] - t0, s["failures"], color=COLORS["cold"], label="failures/s")
+    # Each second drawn at its middle; a partial last second divided by its length.
+    middle = s["t_s"] + s["covered_s"].clip(lower=1e-9) / 2
+    failures = s["failures"] / s["covered_s"].where(s["covered_s"] > 0)
+    ax.plot(middle, s["requests_per_s"], label="requests/s")
+    ax.plot(middle, failures.fillna(0), color=COLORS["cold"], label="failures/s")
     ax.set(xlabel="seconds since start", ylabel="per second")
     ax.legend(fontsize=8)
     return figure(
@@ -163,7 +192,13 @@ def plot_memory(a: Analysis) -> Figure:
     size = a.summary.memory_size_mb or 0
     fig, ax = plt.subplots(figsize=(7, 3))
     if len(used):
-        ax.hist(used, bins=20, color="#9467bd")
+        # Bins over the whole axis (0 to the memory size), at least 1 MB wide: a value
+        # every REPORT shares is a visible bar, not a sliver on a 0-512 MB axis.
+        top = max(float(used.max()), float(size)) + 1
+        bins = np.arange(0, top + 1, max(1.0, top / 64)).tolist()
+        ax.hist(used, bins=bins, color="#9467bd")
+    else:
+        _no_data(ax, "no REPORT records")
     if size:
         ax.axvline(size, color="k", ls="--", label=f"memory size {size} MB")
         ax.legend(fontsize=8)
@@ -175,6 +210,7 @@ def plot_memory(a: Analysis) -> Figure:
     )
 
 
+MEASURES = ("e2e_ms", "duration_ms", "outside_ms")
 STATS_HEADER = ["group", "count", "failures", "p50", "p90", "p95", "p99", "p99.9", "max", "mean"]
 PLOTS = (
     plot_latency_over_time,
@@ -201,15 +237,23 @@ def stats_rows(groups: dict[str, ClassStats], measure: str = "e2e_ms") -> list[l
 def cards(s: Summary) -> list[tuple[str, str]]:
     cold, warm = s.of("cold").e2e_ms, s.of("warm").e2e_ms
     per_million = s.cost_usd.per_million_requests
-    return [
+    items = [
         ("requests", f"{s.requests:,}"),
         ("failures", f"{s.failures:,} ({s.failure_rate:.2%})"),
         ("cold starts", f"{s.cold_starts:,} ({s.cold_share:.1%})"),
         ("cold p50 / p99 ms", f"{fmt(cold.p50)} / {fmt(cold.p99)}"),
         ("warm p50 / p99 ms", f"{fmt(warm.p50)} / {fmt(warm.p99)}"),
-        ("matched REPORTs", f"{s.match_rate:.1%}"),
-        ("cost per million", "-" if per_million is None else f"${per_million:.2f}"),
+        (f"matched REPORTs, of {s.reached:,} that reached the function", f"{s.match_rate:.1%}"),
     ]
+    if s.throttled:
+        items.append(("throttled (429): never reached the function", f"{s.throttled:,}"))
+    items.append(
+        (
+            f"cost per million invocations ({s.cost_usd.invocations:,} billed)",
+            "-" if per_million is None else f"${per_million:.2f}",
+        )
+    )
+    return items
 
 
 def meta(s: Summary) -> str:

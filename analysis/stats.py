@@ -100,32 +100,42 @@ def cost(df: pd.DataFrame, config: Config, function: FunctionSnapshot, run_secon
         requests=float(requests_cost),
         per_million_requests=float(total / len(invoked) * 1e6) if len(invoked) else None,
         gb_seconds=float(gb_s + pc_duration),
+        invocations=len(invoked),
     )
 
 
 def slo_verdicts(
-    classes: Mapping[str, ClassStats], failure_rate: float, config: Config
+    classes: Mapping[str, ClassStats], failure_rate: float, config: Config, platform: bool = True
 ) -> tuple[SloVerdict, ...]:
+    """Each SLO against its figure. Without platform data the cold/warm split is not
+    known, so those verdicts are unknown, never a pass."""
     slo = config.slo
 
     def p99(cls: str) -> float | None:
         return (classes.get(cls) or ClassStats()).e2e_ms.p99
 
-    checks = [
-        ("cold_p99_ms", slo.cold_p99_ms, p99("cold")),
-        ("warm_p99_ms", slo.warm_p99_ms, p99("warm")),
-        ("error_rate", slo.error_rate, failure_rate),
-    ]
-    return tuple(
-        SloVerdict(name, threshold, actual, actual is None or actual < threshold)
-        for name, threshold, actual in checks
+    def verdict(name: str, threshold: float, actual: float | None, needs_platform: bool):
+        if needs_platform and not platform:
+            return SloVerdict(name, threshold, actual, None)
+        return SloVerdict(name, threshold, actual, actual is None or actual < threshold)
+
+    return (
+        verdict("cold_p99_ms", slo.cold_p99_ms, p99("cold"), True),
+        verdict("warm_p99_ms", slo.warm_p99_ms, p99("warm"), True),
+        verdict("error_rate", slo.error_rate, failure_rate, False),
     )
 
 
-def timeseries(df: pd.DataFrame) -> pd.DataFrame:
-    """One row per second: requests, failures, cold starts, p50 and p99 end-to-end."""
-    second = np.floor(df["start_time"]).astype("int64")
-    grouped = df.assign(second=second, is_cold=df["class"] == "cold").groupby("second")
+def timeseries(df: pd.DataFrame, t0: float, t_end: float | None = None) -> pd.DataFrame:
+    """One row per second of the run, counted from its start ``t0`` (epoch seconds):
+    requests, failures, cold starts, p50 and p99 end-to-end, and the rate.
+
+    ``t_s`` is the second's start after ``t0`` and ``second`` its epoch; ``covered_s`` is
+    how much of it the run covered (the last second may be cut short by ``t_end``), and
+    ``requests_per_s`` divides by it, so a partial second shows no false dip.
+    """
+    bucket = np.floor(df["start_time"] - t0).astype("int64")
+    grouped = df.assign(t_s=bucket, is_cold=df["class"] == "cold").groupby("t_s")
     out = grouped.agg(
         requests=("e2e_ms", "size"),
         failures=("ok", lambda s: int((s != 1).sum())),
@@ -134,9 +144,16 @@ def timeseries(df: pd.DataFrame) -> pd.DataFrame:
         p99_ms=("e2e_ms", lambda s: float(np.percentile(s, 99))),
     )
     # Seconds without requests (idle gaps) are rows of zeros, not missing.
-    full = pd.RangeIndex(out.index.min(), out.index.max() + 1, name="second")
+    full = pd.RangeIndex(min(0, out.index.min()), out.index.max() + 1, name="t_s")
     out = out.reindex(full)
     out[["requests", "failures", "cold"]] = (
         out[["requests", "failures", "cold"]].fillna(0).astype("int64")
     )
-    return out.reset_index()
+    out = out.reset_index()
+    out["second"] = t0 + out["t_s"]
+    end = (t_end - t0) if t_end is not None else float(out["t_s"].max() + 1)
+    out["covered_s"] = (end - out["t_s"]).clip(lower=0.0, upper=1.0)
+    out["requests_per_s"] = np.where(
+        out["covered_s"] > 0, out["requests"] / out["covered_s"].where(out["covered_s"] > 0), 0.0
+    )
+    return out

@@ -43,7 +43,9 @@ def analyse(run_dir: Path, config: Config, reports_root: Path = REPORTS_DIR) -> 
     """Join, classify and summarise one run; write its report folder (without HTML)."""
     run = RunRecord.read(run_dir)
     joined = join(load_requests(run_dir), load_platform(run_dir))
-    series = stats.timeseries(joined)
+    series = stats.timeseries(
+        joined, run.started_ms / 1000, run.ended_ms / 1000 if run.ended_ms else None
+    )
     summary = build_summary(run, joined, config)
     report_dir = reports_root / run.run_id
     report_dir.mkdir(parents=True, exist_ok=True)
@@ -57,13 +59,14 @@ def build_summary(run: RunRecord, df: pd.DataFrame, config: Config) -> Summary:
     requests = len(df)
     failures = int((df["ok"] != 1).sum())
     matched = int(df["matched"].sum())
-    invoked = int((df["request_id"] != "").sum())
+    reached = int(df["reached"].sum())
     started = float(df["start_time"].min())
     ended = float((df["start_time"] + df["e2e_ms"] / 1000).max())
     span = max(ended - started, 1e-9)
     classes = {cls: ClassStats() for cls in CLASSES} | stats.group_stats(df, "class")
     failure_rate = failures / requests if requests else 0.0
-    unmatched = df[~df["matched"]]
+    unmatched = df[df["reached"] & ~df["matched"]]
+    platform_missing = missing_platform_data(run, matched, reached)
     failed = df[df["ok"] != 1]
     # Built on the failed rows alone: a series over all rows aligned onto an empty frame
     # once listed every successful request as an error.
@@ -82,7 +85,7 @@ def build_summary(run: RunRecord, df: pd.DataFrame, config: Config) -> Summary:
         throughput_rps=requests / span,
         duration_s=span,
         matched=matched,
-        match_rate=matched / invoked if invoked else 0.0,
+        match_rate=matched / reached if reached else 0.0,
         unmatched=Unmatched(
             count=len(unmatched),
             with_request_id=int((unmatched["request_id"] != "").sum()),
@@ -100,11 +103,28 @@ def build_summary(run: RunRecord, df: pd.DataFrame, config: Config) -> Summary:
         phases=stats.group_stats(df, "phase"),
         errors={str(k): int(v) for k, v in errors.items()},
         cost_usd=stats.cost(df, config, function, span),
-        slo=stats.slo_verdicts(classes, failure_rate, config),
+        slo=stats.slo_verdicts(classes, failure_rate, config, platform=not platform_missing),
         max_memory_used_mb=finite(float(df["max_memory_used_mb"].max())),
         memory_size_mb=function.memory_mb,
+        reached=reached,
+        throttled=int((df["status"] == 429).sum()),
+        refused=int(df["status"].isin([403, 413]).sum()),
+        unanswered=int((df["status"].fillna(0) == 0).sum()),
+        platform_missing=platform_missing,
         environments=stats.environments(df),
         collection=asdict(run.collection) if run.collection else {},
         target=run.target.to_dict(),
         load=run.load,
     )
+
+
+def missing_platform_data(run: RunRecord, matched: int, reached: int) -> str:
+    """Why a run has no platform data to join ("" when it has some)."""
+    if matched or not reached:
+        return ""
+    collection = run.collection
+    if collection is None:
+        return f"its platform data was never collected (coldbench collect runs/{run.run_id})"
+    if collection.error:
+        return f"collection failed: {collection.error}"
+    return "no REPORT record of the run was found in its log group"

@@ -1,8 +1,6 @@
-"""The ``coldbench`` command line. The only place that calls ``sys.exit``.
-
-Subcommands: ``local`` (run the local Lambda in the foreground), ``run`` (the whole
-pipeline), ``ui`` (Locust's web UI against the target), ``collect``, ``report``.
-"""
+"""The ``coldbench`` command line: parses arguments, resolves the configuration once,
+runs a command, and turns coldbench's errors into one line and an exit code (the only
+place the process exits on purpose)."""
 
 from __future__ import annotations
 
@@ -11,12 +9,34 @@ import asyncio
 import logging
 import signal
 import sys
+from importlib import metadata
 from pathlib import Path
 
 from coldbench.infra.local.sigv4 import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
 from coldbench.record.config import Config, load_config, parse_overrides
 from coldbench.record.errors import ColdbenchError
 from coldbench.record.target import Target
+
+DESCRIPTION = """\
+End-to-end load tests for AWS Lambda Function URLs: how much of what your users wait
+for is cold starts, how much is your code, and how much is everything in between.
+
+Without an AWS account everything runs against a local Lambda on this machine.
+"""
+EPILOG = """\
+examples:
+  coldbench run                              load test the local Lambda, print the report path
+  coldbench run --set load.users=50          any config key, for this run only
+  coldbench ui                               Locust's web UI; each test becomes a report
+  coldbench run --target aws --yes           the same on real Lambda (make loadtest TARGET=aws)
+  coldbench report --latest                  re-render the newest run's report
+  coldbench report runs/A runs/B --compare   two runs side by side
+
+Configuration: coldbench.toml, overridden by COLDBENCH_<SECTION>_<KEY> variables and by
+--set SECTION.KEY=VALUE. Exit codes: 0 ok, 1 an SLO failed or the load test failed,
+2 bad configuration or a stage that could not run, 130 interrupted.
+"""
+_FORMAT = argparse.RawDescriptionHelpFormatter
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -31,58 +51,125 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="coldbench", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _command(sub, name: str, summary: str, details: str = "", examples: str = ""):
+    """A subcommand whose own --help says what it does and shows how to call it."""
+    epilog = f"examples:\n{examples}" if examples else None
+    parser = sub.add_parser(
+        name,
+        help=summary,
+        description=f"{summary}.\n\n{details}".rstrip(),
+        epilog=epilog,
+        formatter_class=_FORMAT,
+    )
+    _common(parser)
+    return parser
 
-    local = sub.add_parser("local", help="run the local Lambda in the foreground")
-    _common(local)
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="coldbench", description=DESCRIPTION, epilog=EPILOG, formatter_class=_FORMAT
+    )
+    parser.add_argument("--version", action="version", version=f"coldbench {_version()}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    local = _command(
+        sub,
+        "local",
+        "run the local Lambda in the foreground until Ctrl-C",
+        "Serves a Function URL on 127.0.0.1 backed by real awslambdaric environments, and\n"
+        "writes .coldbench/target.json so `locust -f locustfiles/locustfile.py` finds it.",
+        "  coldbench local\n  coldbench local --source ./my_fn --handler app.handler --port 9000",
+    )
     local.add_argument("--source", help="folder of your own function (function.source)")
     local.add_argument("--handler", help="MODULE.FUNCTION (function.handler)")
     local.add_argument("--port", type=int, help="local.port (default: any free port)")
     local.add_argument("--memory", type=int, help="function.memory_mb")
     local.add_argument("--keep-alive", type=float, help="keep-alive seconds (fixed)")
 
-    run = sub.add_parser("run", help="up, load test, collect, report (make loadtest)")
-    _common(run)
+    run = _command(
+        sub,
+        "run",
+        "stand the target up, load test it, collect, report (make loadtest)",
+        "Prints the report's path and a one-screen summary; exits 1 when an SLO fails.",
+        "  coldbench run\n  coldbench run --workers 4 --set load.shape=burst\n"
+        "  coldbench run --target aws --yes",
+    )
     run.add_argument("--workers", type=int, help="load.workers (Locust --processes)")
     run.add_argument(
-        "--yes", action="store_true", help="confirm an AWS run above the cost threshold"
+        "--yes", action="store_true", help="confirm an AWS run above cost.confirm_above_usd"
     )
 
-    sweep = sub.add_parser("sweep", help="run the [sweep] matrix and compare (make sweep)")
-    _common(sweep)
+    sweep = _command(
+        sub,
+        "sweep",
+        "run the [sweep] matrix of memory sizes and variants, then compare (make sweep)",
+        examples="  coldbench sweep --set sweep.memory_mb=256,1024",
+    )
     sweep.add_argument(
-        "--yes", action="store_true", help="confirm an AWS sweep above the cost threshold"
+        "--yes", action="store_true", help="confirm an AWS sweep (each cell is a load test)"
     )
 
-    ui = sub.add_parser("ui", help="Locust web UI against the target (make ui)")
-    _common(ui)
+    ui = _command(
+        sub,
+        "ui",
+        "Locust's web UI against the target (make ui)",
+        "Each test started in the UI becomes its own run directory under runs/.",
+        "  coldbench ui --web-port 8090",
+    )
     ui.add_argument("--workers", type=int, help="load.workers (Locust --processes)")
-    ui.add_argument("--web-port", type=int, default=8089)
+    ui.add_argument(
+        "--web-port", type=int, default=8089, help="port of the web UI on 127.0.0.1 (8089)"
+    )
 
-    for verb, text in (
-        ("up", "create or update the AWS function and URL (make deploy)"),
-        ("down", "delete everything up created, found by tag (make teardown)"),
-        ("recycle", "force the next invocations to be cold"),
-        ("status", "list this stack's tagged resources"),
-    ):
-        verb_parser = sub.add_parser(verb, help=text)
-        _common(verb_parser)
-        verb_parser.add_argument("--yes", action="store_true", help="confirm without asking")
+    up = _command(
+        sub,
+        "up",
+        "create or update the AWS function and its URL (make deploy)",
+        "Shows the plan and its worst-case cost first.",
+        "  coldbench up --target aws --yes",
+    )
+    up.add_argument(
+        "--yes", action="store_true", help="confirm a plan above cost.confirm_above_usd"
+    )
+    _command(
+        sub,
+        "down",
+        "delete everything `up` created, found by tag (make teardown)",
+        examples="  coldbench down --target aws",
+    )
+    _command(
+        sub,
+        "recycle",
+        "force the next invocations to be cold",
+        "Locally the environments are retired; on AWS a configuration change does it.",
+    )
+    _command(sub, "status", "list this stack's tagged AWS resources")
 
-    collect = sub.add_parser("collect", help="fetch REPORT records and metrics into a run")
-    _common(collect)
-    collect.add_argument("run_dir", type=Path)
+    collect = _command(
+        sub,
+        "collect",
+        "fetch a run's REPORT records and metrics from CloudWatch",
+        examples="  coldbench collect runs/20261122T101500Z-3f9a --wait 300",
+    )
+    collect.add_argument("run_dir", type=Path, help="the run directory")
     collect.add_argument("--wait", type=float, default=60.0, help="max seconds to wait for logs")
 
-    report = sub.add_parser("report", help="analyse runs and render the HTML report")
-    _common(report)
-    report.add_argument("run_dirs", nargs="*", type=Path)
+    report = _command(
+        sub,
+        "report",
+        "analyse runs and render their HTML reports",
+        "Works offline from the run directories; exits 1 when an SLO fails or cannot be told.",
+        "  coldbench report --latest\n  coldbench report runs/A runs/B --compare",
+    )
+    report.add_argument("run_dirs", nargs="*", type=Path, help="run directories")
     report.add_argument("--latest", action="store_true", help="the most recent run")
     report.add_argument("--compare", action="store_true", help="compare the runs side by side")
     return parser
+
+
+def _version() -> str:
+    return metadata.version("coldbench")
 
 
 def resolve_config(args: argparse.Namespace) -> Config:

@@ -231,7 +231,38 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
     raise ConfigError(key, f"expected {name}, got {value!r}")
 
 
+# The retention periods CloudWatch Logs accepts (PutRetentionPolicy).
+_RETENTION_DAYS = {
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+}
+
+
 def _validate(key: str, value: Any) -> None:
+    if key == "function.log_retention_days" and value not in _RETENTION_DAYS:
+        raise ConfigError(
+            key, f"{value} is not a retention CloudWatch Logs accepts: {sorted(_RETENTION_DAYS)}"
+        )
     if key in _CHOICE_LISTS:
         bad = [v for v in value if v not in _CHOICE_LISTS[key]]
         if bad or not value:

@@ -69,6 +69,21 @@ PLATFORM_FIELDS = (
 
 METRIC_COLUMNS = ("timestamp", "metric", "stat", "value", "unit", "period_s")
 
+# Statuses a Function URL answers without invoking the function (refused by auth, over
+# the payload limit, throttled) and 0 for a request that got no answer: no REPORT record
+# can exist for them, so they are counted apart, never as lost telemetry.
+NOT_INVOKED_STATUSES = frozenset({0, 403, 413, 429})
+
+
+def reached_function(request_id: str, status: int | float | str) -> bool:
+    """Whether a request reached the function: it has a request id and a status the
+    function could have produced. The one rule for collect's count and the join."""
+    try:
+        code = int(float(status))
+    except (TypeError, ValueError):
+        return False
+    return bool(request_id) and code not in NOT_INVOKED_STATUSES
+
 
 def new_run_id(now: float | None = None) -> str:
     """Sortable, unique: ``20261122T101500Z-3f9a``."""
@@ -111,6 +126,9 @@ class Collection:
     expected: int = 0  # requests that reached the function
     skipped_events: int = 0
     logs_dropped: Mapping[str, int] = field(default_factory=dict)
+    other_records: int = 0  # REPORT records in the window of invocations outside the run
+    metrics_invocations: float = 0.0  # the Invocations metric's sum over the run
+    metrics_complete: bool = False  # it covers the run's REPORT records
     complete: bool = False
     error: str = ""
     collected_ms: int = 0

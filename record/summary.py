@@ -47,15 +47,22 @@ class ClassStats:
 
 @dataclass(frozen=True)
 class SloVerdict:
+    """``ok`` is None when the run cannot tell (the figure needs platform data it lacks)."""
+
     name: str
     threshold: float
     actual: float | None
-    ok: bool
+    ok: bool | None
+
+    @property
+    def verdict(self) -> str:
+        return "UNKNOWN" if self.ok is None else "PASS" if self.ok else "FAIL"
 
 
 @dataclass(frozen=True)
 class Cost:
-    """USD for the run; ``per_million_requests`` divides by the invocations billed."""
+    """USD for the run; ``per_million_requests`` divides the total by ``invocations``,
+    the invocations billed (those with a REPORT record), not by every request sent."""
 
     total: float = 0.0
     compute: float = 0.0
@@ -63,6 +70,7 @@ class Cost:
     requests: float = 0.0
     per_million_requests: float | None = None
     gb_seconds: float = 0.0
+    invocations: int = 0
 
 
 @dataclass(frozen=True)
@@ -92,8 +100,8 @@ class Summary:
     throughput_rps: float
     duration_s: float
     matched: int
-    match_rate: float
-    unmatched: Unmatched
+    match_rate: float  # matched / reached: requests that never reached the function
+    unmatched: Unmatched  # apart (throttled, refused, unanswered) are not lost telemetry
     lost_telemetry: LostTelemetry
     inconsistent_rows: int
     probe_report_disagreements: int
@@ -106,6 +114,11 @@ class Summary:
     slo: tuple[SloVerdict, ...]
     max_memory_used_mb: float | None = None
     memory_size_mb: int | None = None
+    reached: int = 0  # requests that reached the function
+    throttled: int = 0  # HTTP 429
+    refused: int = 0  # HTTP 403 and 413: refused before the function
+    unanswered: int = 0  # no HTTP answer at all
+    platform_missing: str = ""  # why the run has no platform data ("" when it has)
     # Records of other stages, carried as written in run.json.
     environments: Mapping[str, Any] = field(default_factory=dict)
     collection: Mapping[str, Any] = field(default_factory=dict)
@@ -114,7 +127,8 @@ class Summary:
 
     @property
     def slo_ok(self) -> bool:
-        return all(verdict.ok for verdict in self.slo)
+        """Every SLO passed; one that cannot be told is not a pass."""
+        return all(verdict.ok is True for verdict in self.slo)
 
     def of(self, cls: str) -> ClassStats:
         """The statistics of a class, empty when the run had none of it."""

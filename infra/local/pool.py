@@ -238,6 +238,7 @@ class Pool:
         """Reap idle environments past their keep-alive; kill any over its memory size."""
         while True:
             await asyncio.sleep(_WATCH_INTERVAL_S)
+            self._sample_concurrency()
             now = time.monotonic()
             for env in list(self._idle_on_demand):
                 if now - env.idle_since > env.keep_alive_s:
@@ -289,6 +290,7 @@ class Pool:
             f"START RequestId: {request_id} Version: {self.spec.version}",
             time.time(),
         )
+        self._sample_concurrency()
         env.thaw()
         dispatched = time.perf_counter()
         env.inbox.put_nowait(invocation)
@@ -340,21 +342,29 @@ class Pool:
         return outcome
 
     def _record(self, env: Environment, report: Report, now: float) -> None:
-        """END and REPORT lines and the metrics of one finished invocation."""
-        request_id = report.request_id
-        self.telemetry.platform(
-            env.log_stream, "end", {"requestId": request_id}, f"END RequestId: {request_id}", now
-        )
+        """END and REPORT lines and the metrics of one finished invocation. The JSON log
+        format has no end record (``platform.end`` belonged to the legacy Logs API)."""
+        if not self.telemetry.json_format:
+            self.telemetry.log(env.log_stream, f"END RequestId: {report.request_id}", now)
         self.telemetry.report(env.log_stream, report, now)
         self._metrics(env, report, now)
 
+    def _busy(self) -> int:
+        return sum(1 for e in self.envs.values() if e.state == "busy")
+
+    def _sample_concurrency(self) -> None:
+        """ConcurrentExecutions as CloudWatch defines it, environments processing events:
+        sampled when an invocation starts and every watch tick while any is busy, so a
+        second's Maximum is its peak (sampled at each end it once read 4 of 10 in flight)."""
+        busy = self._busy()
+        if busy:
+            self.telemetry.metric("ConcurrentExecutions", busy)
+
     def _metrics(self, env: Environment, report: Report, now: float) -> None:
-        busy = sum(1 for e in self.envs.values() if e.state == "busy")
         values = [
             ("Invocations", 1, "Count"),
             ("Duration", report.duration_ms, "Milliseconds"),
             ("Errors", 0 if report.status == "success" else 1, "Count"),
-            ("ConcurrentExecutions", max(busy, 1), "Count"),
         ]
         if self.settings.provisioned:
             spill = 1 if env.on_demand else 0

@@ -65,6 +65,7 @@ class LocalLambda:
             self.function_name,
             self.log_group,
             fn.log_format,
+            retention_days=fn.log_retention_days,
         )
         await asyncio.to_thread(telemetry.start)
         instance = hashlib.sha1(self._workdir.name.encode()).hexdigest()[:8]

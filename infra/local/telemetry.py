@@ -119,11 +119,13 @@ class Telemetry:
         log_group: str,
         log_format: str = "JSON",
         version: str = "$LATEST",
+        retention_days: int = 0,
     ):
         self.function_name = function_name
         self.log_group = log_group
         self.json_format = log_format == "JSON"
         self.version = version
+        self.retention_days = retention_days
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
         )
@@ -188,10 +190,15 @@ class Telemetry:
 
     # -- shipping (background thread) ------------------------------------------------
     def start(self) -> None:
+        """Create the log group with its retention, as the AWS provisioner does."""
         try:
             self._logs.create_log_group(logGroupName=self.log_group)
         except self._logs.exceptions.ResourceAlreadyExistsException:
             pass
+        if self.retention_days:
+            self._logs.put_retention_policy(
+                logGroupName=self.log_group, retentionInDays=self.retention_days
+            )
         self._thread.start()
 
     def stop(self) -> None:

@@ -367,3 +367,41 @@ def test_empty_and_long_lines_printed_by_the_function_lose_no_report(local_stack
         assert max(len(m.encode()) for m in messages) <= 262_118
         counts = stack.pool.status()["telemetry"]
         assert counts["lost"] == 0 and counts["empty"] == 0
+
+
+def test_concurrency_metric_log_retention_and_json_records_as_lambda_writes_them(local_stack):
+    """ConcurrentExecutions was sampled when invocations ended (4 when 10 were in flight);
+    the log group had no retention; JSON format wrote platform.end, which Lambda does not."""
+    with local_stack(function={"log_retention_days": 5}) as stack:
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(lambda _: get(stack, "/?mode=sleep&s=1.5"), range(8)))
+        assert all(a.status_code == 200 for a in answers)
+        time.sleep(2.5)  # metrics are shipped once their second has closed
+        cloudwatch = boto3.client(
+            "cloudwatch",
+            endpoint_url=stack.target.cloudwatch_endpoint,
+            region_name=stack.target.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        now = time.time()
+        result = cloudwatch.get_metric_statistics(
+            Namespace="AWS/Lambda",
+            MetricName="ConcurrentExecutions",
+            Dimensions=[{"Name": "FunctionName", "Value": stack.function_name}],
+            StartTime=now - 60,
+            EndTime=now + 60,
+            Period=1,
+            Statistics=["Maximum"],
+        )
+        peaks = sorted(p["Maximum"] for p in result["Datapoints"])
+        assert peaks and peaks[-1] == 8, peaks
+        assert sum(1 for p in peaks if p == 8) >= 1, "every second of the 1.5 s had all 8 busy"
+        logs = logs_client(stack.target)
+        (group,) = logs.describe_log_groups(logGroupNamePrefix=stack.log_group)["logGroups"]
+        assert group["retentionInDays"] == 5
+        found = reports(stack, 8)
+        pages = logs.get_paginator("filter_log_events").paginate(logGroupName=stack.log_group)
+        types = {json.loads(e["message"]).get("type") for p in pages for e in p["events"]}
+        assert "platform.end" not in types and {"platform.start", "platform.report"} <= types
+        assert len(found) == 8

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
 import threading
 import time
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -123,7 +125,7 @@ def test_collector_gives_up_when_throttling_outlasts_the_retries(throttling_logs
     assert len(Throttling.calls) == 3  # the first call and max_attempts retries
 
 
-def make_run(tmp_path, endpoint, log_group, log_format, ids):
+def make_run(tmp_path, endpoint, log_group, log_format, ids, function_name="f"):
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     now = time.time()
@@ -138,7 +140,7 @@ def make_run(tmp_path, endpoint, log_group, log_format, ids):
         "url": "http://x/",
         "auth": "NONE",
         "region": "us-east-1",
-        "function_name": "f",
+        "function_name": function_name,
         "log_group": log_group,
         "cloudwatch_endpoint": endpoint,
         "function": {"log_format": log_format},
@@ -147,7 +149,7 @@ def make_run(tmp_path, endpoint, log_group, log_format, ids):
     return run_dir
 
 
-def put(endpoint, group, messages):
+def put(endpoint, group, messages, ago_ms=0):
     logs = boto3.client(
         "logs",
         endpoint_url=endpoint,
@@ -155,9 +157,11 @@ def put(endpoint, group, messages):
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    logs.create_log_group(logGroupName=group)
-    logs.create_log_stream(logGroupName=group, logStreamName="2026/11/22/[$LATEST]abc")
-    now = int(time.time() * 1000)
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_group(logGroupName=group)
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+        logs.create_log_stream(logGroupName=group, logStreamName="2026/11/22/[$LATEST]abc")
+    now = int(time.time() * 1000) - ago_ms
     logs.put_log_events(
         logGroupName=group,
         logStreamName="2026/11/22/[$LATEST]abc",
@@ -165,9 +169,36 @@ def put(endpoint, group, messages):
     )
 
 
+def put_invocations(endpoint, function_name, count, at_s):
+    cloudwatch = boto3.client(
+        "cloudwatch",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    cloudwatch.put_metric_data(
+        Namespace="AWS/Lambda",
+        MetricData=[
+            {
+                "MetricName": "Invocations",
+                "Dimensions": [{"Name": "FunctionName", "Value": function_name}],
+                "Timestamp": datetime.fromtimestamp(int(at_s), UTC),
+                "Value": count,
+                "Unit": "Count",
+                "StorageResolution": 1,
+            }
+        ],
+    )
+
+
 def test_collect_text_format_from_a_real_moto_server(tmp_path, moto_server):
     put(moto_server, "/aws/lambda/text", TEXT_EVENTS)
-    run_dir = make_run(tmp_path, moto_server, "/aws/lambda/text", "Text", RID)
+    run_dir = make_run(tmp_path, moto_server, "/aws/lambda/text", "Text", RID, "text")
+    incomplete = collect(run_dir, wait_s=3, settle_s=1, progress=False)
+    assert incomplete.records == 3 and not incomplete.complete, "no metrics yet: incomplete"
+    assert RunRecord.read(run_dir).collection.metrics_complete is False
+    put_invocations(moto_server, "text", 3, RunRecord.read(run_dir).started_ms / 1000 + 2)
     result = collect(run_dir, wait_s=10, settle_s=0, progress=False)
     assert result.complete and result.records == 3
     records = [json.loads(line) for line in (run_dir / "platform.jsonl").open()]
@@ -239,3 +270,18 @@ def test_lost_log_events_reach_run_json_summary_and_console(tmp_path, moto_serve
     summary = build_summary(run, df, Config())
     assert (summary.lost_telemetry.log_events, summary.lost_telemetry.report_records) == (7, 2)
     assert "7 log events were lost" in one_screen(summary)
+
+
+def test_reports_of_invocations_before_the_run_are_counted_apart(tmp_path, moto_server):
+    """collect once said 1904/1901: three REPORTs were of invocations before the run."""
+    early = "99999999-9999-4999-8999-999999999999"
+    put(moto_server, "/aws/lambda/before", [TEXT_EVENTS[5].replace(RID[1], early)], ago_ms=15_000)
+    put(moto_server, "/aws/lambda/before", TEXT_EVENTS[4:7])
+    run_dir = make_run(tmp_path, moto_server, "/aws/lambda/before", "Text", RID, "before")
+    put_invocations(moto_server, "before", 3, RunRecord.read(run_dir).started_ms / 1000 + 2)
+    result = collect(run_dir, wait_s=5, settle_s=0, progress=False)
+    assert result.records == 3 == result.expected and result.complete
+    run = RunRecord.read(run_dir)
+    assert run.collection is not None and run.collection.other_records == 1
+    joined = [json.loads(line)["request_id"] for line in (run_dir / "platform.jsonl").open()]
+    assert early not in joined

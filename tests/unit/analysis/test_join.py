@@ -122,8 +122,9 @@ def test_classes_and_decomposition(tmp_path):
     run = RunRecord(tmp_path, "r", 100_000, target)
     summary = build_summary(run, df.reset_index(), Config())
     assert summary.requests == 6 and summary.failures == 1 and summary.matched == 4
-    assert summary.match_rate == 4 / 6
-    assert summary.unmatched.count == 2
+    assert summary.reached == 5 and summary.throttled == 1
+    assert summary.match_rate == 4 / 5, "a throttled request is not lost telemetry"
+    assert summary.unmatched.count == 1 and summary.unmatched.sample == ("E",)
     assert summary.of("cold").count == 1
     assert summary.errors == {"HTTP 429": 1}
 
@@ -210,3 +211,43 @@ def test_the_errors_table_adds_up_to_the_failures(tmp_path):
     summary = _summary_of(tmp_path, several)
     assert summary.errors == {"HTTP 502": 2, "HTTP 429": 1, "ConnectionRefusedError": 1}
     assert sum(summary.errors.values()) == summary.failures == 4
+
+
+def test_throttled_requests_are_counted_apart_not_as_missing_reports(tmp_path):
+    """45 throttles once read as "97.7% matched, 45 requests without a REPORT record"."""
+    rows = [request_row(request_id=f"ok{i}") for i in range(10)]
+    rows += [request_row(request_id=f"t{i}", status=429, ok=0, error="") for i in range(3)]
+    rows += [request_row(request_id="r1", status=403, ok=0, error="")]
+    summary = _summary_of(tmp_path, rows)
+    assert summary.match_rate == 1.0 and summary.unmatched.count == 0
+    assert (summary.reached, summary.throttled, summary.refused) == (10, 3, 1)
+    assert summary.platform_missing == ""
+
+
+def test_a_run_without_platform_data_says_so_and_passes_no_slo_that_needs_it(tmp_path):
+    from coldbench.analysis.console import one_screen
+    from coldbench.record.rundir import Collection
+
+    rows = [request_row(request_id=f"ok{i}", cold=1 if i == 0 else 0) for i in range(10)]
+    pd.DataFrame(rows, columns=REQUEST_COLUMNS).to_csv(tmp_path / "requests.csv", index=False)
+    df = join(load_requests(tmp_path), load_platform(tmp_path))
+    target = Target("local", "http://x/", "NONE", "us-east-1", "f")
+    failed = Collection(expected=10, error="FilterLogEvents on /aws/lambda/f: Could not connect")
+    run = RunRecord(tmp_path, "r", 100_000, target, collection=failed)
+    summary = build_summary(run, df, Config())
+    assert "Could not connect" in summary.platform_missing
+    verdicts = {v.name: v.verdict for v in summary.slo}
+    assert verdicts == {"cold_p99_ms": "UNKNOWN", "warm_p99_ms": "UNKNOWN", "error_rate": "PASS"}
+    assert summary.slo_ok is False, "an SLO that cannot be told is not a pass"
+    assert one_screen(summary).startswith("WARNING: no platform data: collection failed")
+    never = build_summary(RunRecord(tmp_path, "r", 100_000, target), df, Config())
+    assert "never collected" in never.platform_missing
+
+
+def test_slo_figures_are_shown_as_read_not_rounded_into_another_verdict():
+    from coldbench.analysis.console import slo_number
+
+    assert slo_number("error_rate", 0.0231) == "2.31%"
+    assert slo_number("error_rate", 0.0) == "0.00%"
+    assert slo_number("warm_p99_ms", 4.756) == "4.8 ms"
+    assert slo_number("cold_p99_ms", None) == "n/a"

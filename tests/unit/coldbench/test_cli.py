@@ -63,3 +63,20 @@ def test_invalid_config_is_refused_naming_the_key_with_exit_2(monkeypatch, tmp_p
     assert "load.users" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["run", "--set"])
+
+
+def test_help_is_written_for_users(capsys):
+    """`coldbench --help` once printed a developer docstring ("The only place that calls
+    sys.exit"); subcommands had no description, `status` offered --yes, no --version."""
+    parser = build_parser()
+    text = parser.format_help()
+    assert "sys.exit" not in text and "examples:" in text and "coldbench run" in text
+    sub = next(a for a in parser._actions if a.dest == "command")
+    for name, command in sub.choices.items():
+        own = command.format_help()
+        assert command.description and len(command.description) > 20, name
+        assert ("--yes" in own) == (name in {"run", "sweep", "up"}), name
+    assert "port of the web UI" in sub.choices["ui"].format_help()
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out.startswith("coldbench ")
