@@ -33,6 +33,8 @@ def row(summary: Summary) -> dict[str, Any]:
         "label": label(summary),
         "requests": summary.requests,
         "cold_share": summary.cold_share,
+        "cold_count": cold.count,
+        "warm_count": warm.count,
         "cold_p50_ms": cold.e2e_ms.p50,
         "cold_p99_ms": cold.e2e_ms.p99,
         "warm_p50_ms": warm.e2e_ms.p50,
@@ -44,15 +46,44 @@ def row(summary: Summary) -> dict[str, Any]:
     }
 
 
+# Until every figure carries its confidence interval, a winner is crowned on a p99 only
+# when every run has enough requests of that class for a p99 to mean something, and the
+# best beats the runner-up by more than run-to-run noise does on this kind of machine.
+MIN_SAMPLES_FOR_P99 = 100
+MIN_RELATIVE_GAP = 0.10
+
+
+def lowest(rows: list[dict], key: str, count_key: str) -> dict[str, Any]:
+    """The run with the lowest ``key``, or none with the reason the data cannot tell."""
+    timed = sorted((r for r in rows if r[key] is not None), key=lambda r: r[key])
+    if len(timed) < 2:
+        return {"winner": None, "why": "fewer than two runs have this figure"}
+    thin = [r["label"] for r in timed if r[count_key] < MIN_SAMPLES_FOR_P99]
+    if thin:
+        return {
+            "winner": None,
+            "why": f"n too small for a p99 (< {MIN_SAMPLES_FOR_P99}): {', '.join(thin)}",
+        }
+    best, runner_up = timed[0], timed[1]
+    gap = (runner_up[key] - best[key]) / runner_up[key] if runner_up[key] else 0.0
+    if gap <= MIN_RELATIVE_GAP:
+        return {
+            "winner": None,
+            "why": f"{best['label']} and {runner_up['label']} are within "
+            f"{MIN_RELATIVE_GAP:.0%} of each other ({gap:.1%}): not a real difference",
+        }
+    return {"winner": best["label"], "why": f"{gap:.0%} below {runner_up['label']}"}
+
+
 def recommend(rows: list[dict]) -> dict:
-    """The cheapest configuration that meets every SLO, and the fastest (lowest warm p99)."""
+    """The cheapest configuration meeting every SLO, and the lowest warm and cold p99,
+    each crowned only on a difference the data can support."""
     passing = [r for r in rows if r["slo_ok"] and r["cost_per_million_usd"] is not None]
     cheapest = min(passing, key=lambda r: r["cost_per_million_usd"], default=None)
-    timed = [r for r in rows if r["warm_p99_ms"] is not None]
-    fastest = min(timed, key=lambda r: (r["warm_p99_ms"], r["cold_p99_ms"] or 0), default=None)
     return {
         "cheapest_meeting_slos": cheapest and cheapest["label"],
-        "fastest": fastest and fastest["label"],
+        "lowest_warm_p99": lowest(rows, "warm_p99_ms", "warm_count"),
+        "lowest_cold_p99": lowest(rows, "cold_p99_ms", "cold_count"),
     }
 
 
@@ -136,12 +167,23 @@ def compare(summaries: list[Summary], reports_root: Path = Path("reports")) -> P
         ]
         for r in rows
     ]
+
+    def crowned(judged: dict[str, Any]) -> str:
+        return judged["winner"] or "no clear winner"
+
     cards = [
         (
-            "cheapest meeting the SLOs",
+            "cheapest meeting every SLO (cost per million invocations)",
             verdict["cheapest_meeting_slos"] or "none of the runs meets every SLO",
         ),
-        ("fastest (warm p99)", str(verdict["fastest"])),
+        (
+            "lowest warm p99, end to end: " + verdict["lowest_warm_p99"]["why"],
+            crowned(verdict["lowest_warm_p99"]),
+        ),
+        (
+            "lowest cold p99, end to end: " + verdict["lowest_cold_p99"]["why"],
+            crowned(verdict["lowest_cold_p99"]),
+        ),
     ]
     return render_page(
         "compare.html.j2",

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from coldbench.analysis.console import slo_number
 from coldbench.analysis.html import Figure, figure, fmt, render_page
 from coldbench.analysis.summary import Analysis
 from coldbench.record.summary import ClassStats, Summary
@@ -278,8 +279,7 @@ def render(a: Analysis) -> Path:
         cards=cards(s),
         figures=[plot(a) for plot in PLOTS],
         stats_header=STATS_HEADER,
-        class_rows={
-            m: stats_rows(dict(s.classes), m) for m in ("e2e_ms", "duration_ms", "outside_ms")
-        },
-        phase_rows=stats_rows(dict(s.phases)),
+        class_rows={m: stats_rows(dict(s.classes), m) for m in MEASURES},
+        phase_rows={m: stats_rows(dict(s.phases), m) for m in MEASURES},
+        slo_number=slo_number,
     )

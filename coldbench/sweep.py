@@ -50,7 +50,9 @@ def sweep(config: Config, run_once: Callable, confirmed: bool = False) -> int:
     page = compare(summaries)
     rec = _recommendation(page)
     print(f"cheapest configuration meeting the SLOs: {rec['cheapest_meeting_slos'] or 'none'}")
-    print(f"fastest configuration: {rec['fastest']}")
+    for key, what in (("lowest_warm_p99", "warm p99"), ("lowest_cold_p99", "cold p99")):
+        judged = rec[key]
+        print(f"lowest {what}: {judged['winner'] or 'no clear winner'} ({judged['why']})")
     print(f"comparison: {page.resolve()}")
     return 0
 

@@ -15,7 +15,9 @@ import locust  # noqa: F401  (first: gevent patches sockets before boto3 is impo
 import atexit
 import gc
 import itertools
+import os
 import signal
+import sys
 import time
 from pathlib import Path
 
@@ -58,8 +60,15 @@ def shape_params(opts) -> shapes.ShapeParams:
     return options.shape_params(lambda option: getattr(opts, option.dest))
 
 
+# Without a coldbench shape chosen explicitly the locustfile defines none, so Locust's own
+# -u/-r/-t (and the web UI's fields) work as Locust users expect.
+SHAPE_CHOSEN = options.shape_chosen(sys.argv, os.environ)
+
+
 class ColdbenchShape(LoadTestShape):
     """Plays the selected shape's table; optionally recycles the target at each gap."""
+
+    abstract = not SHAPE_CHOSEN  # an abstract shape is one Locust does not use
 
     def reset_time(self):
         super().reset_time()
@@ -224,15 +233,34 @@ def _open_run(environment, target):
         run_dir = create_run_dir(root=RUNS_DIR)
     else:
         (run_dir / "locust").mkdir(parents=True, exist_ok=True)
-    params = shape_params(opts)
-    table = shapes.build_table(params)
+    if SHAPE_CHOSEN:
+        params = vars(shape_params(opts))
+        table = shapes.build_table(shape_params(opts))
+    else:  # Locust's own options drive the load: one phase, as long as -t says
+        params = {
+            "shape": "locust",
+            "users": opts.num_users,
+            "spawn_rate": opts.spawn_rate,
+            "run_time_s": opts.run_time,
+        }
+        table = [
+            shapes.Stage(
+                float(opts.run_time or "inf"), opts.num_users or 0, opts.spawn_rate, "locust"
+            )
+        ]
     start = time.time()
-    _state.update(run_dir=run_dir, test_start=start, table=table, end_reason="stopped")
+    _state.update(
+        run_dir=run_dir,
+        test_start=start,
+        table=table,
+        end_reason="stopped",
+        run_time_s=None if SHAPE_CHOSEN else opts.run_time,
+    )
     _state["writer"] = recorder.RowWriter(
         run_dir / "requests.csv", shapes.phase_clock(table, start)
     )
     load = {
-        **vars(params),
+        **params,
         "path": opts.path,
         "method": opts.method,
         "payload_bytes": len(opts.payload.encode()),
@@ -249,7 +277,12 @@ def _close_run(final: bool):
     if writer is None or record is None:
         return
     writer.flush()
-    _state["record"] = record.close(writer.rows, _state.get("end_reason", "stopped"))
+    reason = _state.get("end_reason", "stopped")
+    run_time_s = _state.get("run_time_s")
+    ran_s = time.time() - _state["test_start"]
+    if reason == "stopped" and run_time_s and ran_s >= run_time_s - 1:
+        reason = "run-time-finished"  # Locust's -t ended a plain run: it played to its end
+    _state["record"] = record.close(writer.rows, reason)
     if final:
         writer.close()
         _state["writer"] = None

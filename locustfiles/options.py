@@ -8,11 +8,11 @@ imports this module without gevent's monkey-patching.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from coldbench.record.config import Config
+from coldbench.record.config import RESOLVED_ENV, Config
 from coldbench.record.shapes import ShapeParams
 
 
@@ -75,3 +75,11 @@ def shape_params(value_of: Callable[[LoadOption], Any]) -> ShapeParams:
     """The shape's parameters, each option's value given by ``value_of``: parsed
     Locust options in the locustfile, the resolved config in the pipeline."""
     return ShapeParams(**{o.field: value_of(o) for o in LOAD_OPTIONS if o.field in _SHAPE_FIELDS})
+
+
+def shape_chosen(argv: list[str], environ: Mapping[str, str]) -> bool:
+    """Whether a coldbench shape was chosen explicitly: ``--shape`` on the command line,
+    ``COLDBENCH_LOAD_SHAPE``, or a configuration handed over by ``coldbench run``/``ui``.
+    Without one, Locust's own ``-u/-r/-t`` and the web UI's fields drive the load."""
+    flagged = any(arg == "--shape" or arg.startswith("--shape=") for arg in argv)
+    return flagged or "COLDBENCH_LOAD_SHAPE" in environ or RESOLVED_ENV in environ

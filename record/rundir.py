@@ -174,13 +174,14 @@ class RunRecord:
         return record.write()
 
     def close(self, rows: int, end_reason: str, ended_s: float | None = None) -> RunRecord:
-        """The run ended: ``completed`` only when the shape played to its end."""
+        """The run ended: ``completed`` only when its load played to its end (the shape's
+        table, or Locust's ``-t`` when no coldbench shape drove it)."""
         return dataclasses.replace(
             self,
             ended_ms=int((ended_s or time.time()) * 1000),
             rows=rows,
             end_reason=end_reason,
-            completed=end_reason == "shape-finished",
+            completed=end_reason in ("shape-finished", "run-time-finished"),
         ).write()
 
     def collected(self, collection: Collection) -> RunRecord:

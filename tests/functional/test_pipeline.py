@@ -370,3 +370,41 @@ def test_a_run_leaves_the_target_of_a_running_coldbench_local_alone(
     with target_up(local_config()) as (own, own_file):
         assert own_file == TARGET_FILE, "with no live target there, the run's is the default"
     assert not TARGET_FILE.exists()
+
+
+def test_plain_locust_options_drive_the_load_without_a_coldbench_shape(signed_target, tmp_path):
+    """`locust -f … -u 2 -r 2 -t 6s` once ran coldbench's shape with 10 users for a minute."""
+    _stack, target_file = signed_target
+    run_dir = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COLDBENCH_")}
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(LOCUSTFILE),
+        "--headless",
+        "--only-summary",
+        "-u",
+        "2",
+        "-r",
+        "2",
+        "-t",
+        "6s",
+        "--run-dir",
+        str(run_dir),
+        "--target-file",
+        str(target_file),
+    ]
+    started = time.monotonic()
+    result = subprocess.run(
+        command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert time.monotonic() - started < 30
+    rows = load_requests(run_dir)
+    assert len(rows) > 0 and rows["user"].nunique() == 2
+    assert set(rows["phase"]) <= {"locust", "tail"}
+    run = read_run_json(run_dir)
+    assert run["load"]["shape"] == "locust" and run["load"]["users"] == 2
+    assert run["completed"] is True and 5_000 <= run["ended_ms"] - run["started_ms"] < 15_000
