@@ -36,6 +36,10 @@ from coldbench.record.rundir import RUNS_DIR, RunRecord, create_run_dir
 from coldbench.record.target import read_target
 
 _CONFIG = config_from_environ()  # whole from the pipeline, or resolved here for `locust -f`
+# Without a coldbench shape chosen explicitly the locustfile defines none, so Locust's own
+# -u/-r/-t (and the web UI's fields) work as Locust users expect.
+SHAPE_CHOSEN = options.shape_chosen(sys.argv, os.environ)
+_SHAPE_ONLY = options.SHAPE_FIELDS | {"recycle_at_gap"}  # options a shape alone reads
 _state: dict = {"writer": None, "run_dir": None, "test_start": None, "table": None}
 _user_ids = itertools.count(1)
 
@@ -50,7 +54,9 @@ def _options(parser):
             default=options.default(_CONFIG, option),
             env_var=option.env_var,
             help=option.help,
-            include_in_web_ui=True,
+            # The shape's options show only when a coldbench shape plays; without one
+            # the web UI's own user count and spawn rate drive the load.
+            include_in_web_ui=SHAPE_CHOSEN or option.field not in _SHAPE_ONLY,
         )
     parser.add_argument("--run-dir", default="", help="run directory (default: a new one per test)")
     parser.add_argument("--target-file", default="", help="target description to use")
@@ -58,11 +64,6 @@ def _options(parser):
 
 def shape_params(opts) -> shapes.ShapeParams:
     return options.shape_params(lambda option: getattr(opts, option.dest))
-
-
-# Without a coldbench shape chosen explicitly the locustfile defines none, so Locust's own
-# -u/-r/-t (and the web UI's fields) work as Locust users expect.
-SHAPE_CHOSEN = options.shape_chosen(sys.argv, os.environ)
 
 
 class ColdbenchShape(LoadTestShape):

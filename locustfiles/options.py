@@ -68,13 +68,13 @@ def load_arguments(config: Config) -> list[str]:
     return [f"{o.flag}={default(config, o)}" for o in LOAD_OPTIONS]
 
 
-_SHAPE_FIELDS = set(ShapeParams.__dataclass_fields__)
+SHAPE_FIELDS = frozenset(ShapeParams.__dataclass_fields__)
 
 
 def shape_params(value_of: Callable[[LoadOption], Any]) -> ShapeParams:
     """The shape's parameters, each option's value given by ``value_of``: parsed
     Locust options in the locustfile, the resolved config in the pipeline."""
-    return ShapeParams(**{o.field: value_of(o) for o in LOAD_OPTIONS if o.field in _SHAPE_FIELDS})
+    return ShapeParams(**{o.field: value_of(o) for o in LOAD_OPTIONS if o.field in SHAPE_FIELDS})
 
 
 def shape_chosen(argv: list[str], environ: Mapping[str, str]) -> bool:

@@ -188,6 +188,8 @@ def test_each_test_started_in_the_web_ui_is_its_own_run(signed_target, tmp_path)
         str(port),
         "--loglevel",
         "WARNING",
+        "--shape",  # as `coldbench ui` passes it: the UI then plays coldbench's shapes
+        "ramp-idle",
     ]
     proc = subprocess.Popen(cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     ui = f"http://127.0.0.1:{port}"

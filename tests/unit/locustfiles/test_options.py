@@ -33,3 +33,14 @@ def test_flags_round_trip_to_the_resolved_config():
     assert parsed.recycle_at_gap == "true"
     assert (parsed.path, parsed.method, parsed.payload) == ("/?sleep_ms=5", "POST", "-1")
     assert {o.env_var for o in LOAD_OPTIONS} >= {"COLDBENCH_LOAD_USERS", "COLDBENCH_LOAD_IDLE_S"}
+
+
+def test_a_coldbench_shape_plays_only_when_chosen_explicitly():
+    from coldbench.locustfiles.options import shape_chosen
+
+    assert not shape_chosen(["locust", "-f", "x.py", "-u", "2", "-t", "6s"], {})
+    assert shape_chosen(["locust", "--shape", "burst"], {})
+    assert shape_chosen(["locust", "--shape=steps"], {})
+    assert shape_chosen(["locust"], {"COLDBENCH_LOAD_SHAPE": "burst"})
+    assert shape_chosen(["locust"], {"COLDBENCH_RESOLVED_CONFIG": "{}"})
+    assert not shape_chosen(["locust", "--shape-users", "5"], {})

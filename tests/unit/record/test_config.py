@@ -140,6 +140,7 @@ def test_every_key_reaches_the_locust_process_whole(tmp_path, monkeypatch):
                 changed.setdefault(section.name, {})[key] = _non_default(hints[key], value)
     changed["load"]["wait_max_s"] = changed["load"]["wait_min_s"] + 1
     changed["local"]["keep_alive_max_s"] = changed["local"]["keep_alive_min_s"] + 1
+    changed["function"]["log_retention_days"] = 7  # one CloudWatch accepts
     config = build_config(changed)
     default = Config().as_dict()
     assert all(
