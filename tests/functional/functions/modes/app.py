@@ -1,6 +1,7 @@
 """Test function: behaviour chosen per request by the ``mode`` query parameter."""
 
 import json
+import logging
 import os
 import threading
 import time
@@ -36,6 +37,23 @@ def handler(event, context):
         print("\n\nblank-edged\n\n")
         print("y" * int(params.get("long", "0")))
         return _ok(event, context)
+    if mode == "logexc":  # a logged traceback: one record, with newlines
+        try:
+            raise ValueError("logged on purpose")
+        except ValueError:
+            logging.getLogger().exception("handled %s", params.get("tag", ""))
+        return _ok(event, context)
+    if mode == "printline":
+        print(f"line {params.get('tag', '')}")
+        return _ok(event, context)
+    if mode == "tmp":  # what /tmp holds when this environment started, then leave a file
+        import glob
+        import tempfile
+
+        seen = sorted(glob.glob("/tmp/coldbench-mark-*"))
+        with open(f"/tmp/coldbench-mark-{os.getpid()}", "w") as f:
+            f.write("x")
+        return {"statusCode": 200, "body": json.dumps({"seen": seen, "tempdir": tempfile.gettempdir()})}
     if mode == "sleep":
         time.sleep(float(params.get("s", "1")))
     if mode == "ticks":
