@@ -52,6 +52,7 @@ class FunctionConfig:
     provisioned_concurrency: int = 0
     log_format: str = "JSON"  # JSON | Text
     log_retention_days: int = 3
+    ephemeral_storage_mb: int = 512  # /tmp of each environment (512..10240)
 
 
 @dataclass(frozen=True)
@@ -340,6 +341,10 @@ def _check_consistency(config: Config) -> None:
         raise ConfigError("function.handler", f"{fn.handler!r} is not MODULE.FUNCTION")
     if not 128 <= fn.memory_mb <= 10240:
         raise ConfigError("function.memory_mb", f"{fn.memory_mb} is outside 128..10240")
+    if not 512 <= fn.ephemeral_storage_mb <= 10240:
+        raise ConfigError(
+            "function.ephemeral_storage_mb", f"{fn.ephemeral_storage_mb} is outside 512..10240"
+        )
     if not 1 <= fn.timeout_s <= 900:
         raise ConfigError("function.timeout_s", f"{fn.timeout_s} is outside 1..900")
     if local.keep_alive_min_s > local.keep_alive_max_s:

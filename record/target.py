@@ -43,6 +43,8 @@ class FunctionSnapshot:
     package_sha256: str = ""
     cpu_scaling: str = "AWS"  # local: the cgroup mode, or "not emulated"
     keep_alive_s: tuple[float, float] | None = None  # local: the keep-alive range
+    ephemeral_storage_mb: int = 512
+    tmp_isolation: str = "AWS"  # local: "private tmpfs" per environment, or "TMPDIR only"
     stack_name: str = ""
 
     @classmethod

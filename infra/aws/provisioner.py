@@ -133,6 +133,7 @@ class Provisioner:
             "Timeout": fn.timeout_s,
             "Environment": {"Variables": env},
             "LoggingConfig": {"LogFormat": fn.log_format, "LogGroup": self.names.log_group},
+            "EphemeralStorage": {"Size": fn.ephemeral_storage_mb},
         }
 
     def _function(self, role_arn: str) -> None:
@@ -359,6 +360,8 @@ def _differs(current: dict, desired: dict) -> bool:
         or current.get("Runtime") != desired["Runtime"]
         or current.get("MemorySize") != desired["MemorySize"]
         or current.get("Timeout") != desired["Timeout"]
+        or (current.get("EphemeralStorage") or desired["EphemeralStorage"])
+        != desired["EphemeralStorage"]
         or current_env != desired["Environment"]["Variables"]
         or current_logging.get("LogFormat") != desired["LoggingConfig"]["LogFormat"]
         or current_logging.get("LogGroup", desired["LoggingConfig"]["LogGroup"])

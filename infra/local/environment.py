@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import sysconfig
 import time
@@ -26,6 +28,35 @@ RUNTIME_PATHS = list(dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib",
 # this one, whatever the function is configured with for AWS.
 LOCAL_RUNTIME = "python{}.{}".format(*sys.version_info[:2])
 SETPRIV = shutil.which("setpriv")  # util-linux; sets the parent-death signal, then execs
+UNSHARE = shutil.which("unshare")  # util-linux; a mount namespace for a private /tmp
+
+
+def private_tmp_possible(task_root: Path) -> bool:
+    """Whether each environment can have its own tmpfs at /tmp: a mount namespace (root or
+    CAP_SYS_ADMIN), and nothing the environment runs from under /tmp (the tmpfs hides
+    it). Elsewhere it gets its own TMPDIR, which code that writes to /tmp by name does
+    not honour: the target records which one ran."""
+    needed = [Path(sys.executable), task_root, *map(Path, RUNTIME_PATHS)]
+    if any(_under_tmp(path) for path in needed):
+        return False
+    return _mount_namespaces()
+
+
+def _under_tmp(path: Path) -> bool:
+    resolved = path.resolve()
+    return resolved == Path("/tmp") or Path("/tmp") in resolved.parents
+
+
+@functools.cache
+def _mount_namespaces() -> bool:
+    if UNSHARE is None:
+        return False
+    probe = [UNSHARE, "--mount", "--propagation", "private", "--"]
+    probe += ["/bin/sh", "-c", "mount -t tmpfs -o size=1m coldbench-probe /tmp"]
+    try:
+        return subprocess.run(probe, capture_output=True, timeout=10).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
 
 
 @dataclass
@@ -72,6 +103,9 @@ class FunctionSpec:
     version: str = "$LATEST"
     user_env: dict = field(default_factory=dict)
     runtime: str = LOCAL_RUNTIME
+    ephemeral_storage_mb: int = 512  # the size of each environment's own /tmp
+    private_tmp: bool = False  # a tmpfs at /tmp per environment (private_tmp_possible)
+    work_dir: Path | None = None  # where environments' TMPDIRs live without private /tmp
 
 
 def read_memory_kb(status: bytes) -> tuple[int, int]:
@@ -112,6 +146,8 @@ class Environment:
         self._status_fd: int | None = None  # /proc/<pid>/status, kept open: one pread
         self._peak_mb = 1
         self.retire = False  # recycle: do not return to the pool
+        self.telemetry_fd: int | None = None  # read end of the framed log channel
+        self.tmp_dir: Path | None = None  # its own TMPDIR, without a private /tmp
 
     @property
     def on_demand(self) -> bool:
@@ -149,26 +185,59 @@ class Environment:
         env.update({str(k): str(v) for k, v in spec.user_env.items()})
         return env
 
-    async def spawn(self, procs_file: Path | None) -> None:
-        """Start the process; init runs until the runtime's first ``/next``."""
+    def command(self, procs_file: Path | None) -> list[str]:
+        """The environment's process: the runtime client, in its own empty /tmp and CPU
+        cgroup when the machine allows, dying with the local Lambda."""
         cmd = [sys.executable, "-S", "-m", "awslambdaric", self.spec.handler]
+        script = []
+        if self.spec.private_tmp:
+            # A tmpfs of the ephemeral storage's size, seen by this environment alone and
+            # gone with it (its mount namespace ends with its last process).
+            size = self.spec.ephemeral_storage_mb
+            script.append(f"mount -t tmpfs -o size={size}m,mode=1777 coldbench-tmp /tmp || exit 97")
         if procs_file is not None:
             # Join the CPU cgroup before exec so all of init runs at the memory's CPU share.
-            cmd = ["/bin/sh", "-c", 'echo $$ > "$0" && exec "$@"', str(procs_file), *cmd]
+            script.append('echo $$ > "$0"')
+        if script:
+            script.append('exec "$@"')
+            cmd = ["/bin/sh", "-c", " && ".join(script), str(procs_file or "-"), *cmd]
+        if self.spec.private_tmp:
+            cmd = [str(UNSHARE), "--mount", "--propagation", "private", "--", *cmd]
         if SETPRIV:
             # Die with the local Lambda even if it is killed without a chance to clean up.
             cmd = [SETPRIV, "--pdeathsig", "KILL", "--", *cmd]
+        return cmd
+
+    async def spawn(self, procs_file: Path | None) -> None:
+        """Start the process; init runs until the runtime's first ``/next``. Its log
+        records arrive framed on a pipe of their own (``_LAMBDA_TELEMETRY_LOG_FD``), its
+        ``print`` output on stdout."""
+        environ = self.environ()
+        read_fd, write_fd = os.pipe()
+        environ["_LAMBDA_TELEMETRY_LOG_FD"] = str(write_fd)
+        if not self.spec.private_tmp and self.spec.work_dir is not None:
+            self.tmp_dir = self.spec.work_dir / f"tmp-{self.id}"
+            self.tmp_dir.mkdir(parents=True)
+            environ["TMPDIR"] = str(self.tmp_dir)
         self.init_started = time.perf_counter()
-        self.proc = await asyncio.create_subprocess_exec(
-            *cmd,
-            env=self.environ(),
-            cwd=str(self.spec.task_root),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,
-            limit=1 << 20,
-        )
+        try:
+            self.proc = await asyncio.create_subprocess_exec(
+                *self.command(procs_file),
+                env=environ,
+                cwd=str(self.spec.task_root),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+                pass_fds=(write_fd,),
+                limit=1 << 20,
+            )
+        except BaseException:
+            os.close(read_fd)
+            raise
+        finally:
+            os.close(write_fd)  # the child holds it now: the pipe ends when the child does
+        self.telemetry_fd = read_fd
 
     def init_complete(self) -> None:
         if self.init_duration_ms is None:
@@ -221,6 +290,9 @@ class Environment:
         if self._status_fd is not None:
             os.close(self._status_fd)
             self._status_fd = None
+        if self.tmp_dir is not None:
+            shutil.rmtree(self.tmp_dir, ignore_errors=True)
+            self.tmp_dir = None
 
     def memory_mb(self) -> tuple[int, float]:
         """(Max Memory Used in whole MB as REPORT shows it, current RSS in MB)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import time
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from coldbench.infra.local.cgroups import CpuScaler
 from coldbench.infra.local.children import watch_children_with_pidfd
 from coldbench.infra.local.environment import Environment, FunctionSpec, Invocation, Outcome
+from coldbench.infra.local.framing import FrameReader, FramingError
 from coldbench.infra.local.runtime_api import RuntimeApi
 from coldbench.infra.local.telemetry import RUNTIME_VERSION, Report, Telemetry, billed_ms, iso_ms
 
@@ -147,6 +149,7 @@ class Pool:
         self.telemetry.platform(env.log_stream, "initStart", record, text, time.time())
         await env.spawn(procs_file)
         self._track(self._pump_output(env))
+        self._track(self._pump_frames(env))
         self._track(self._wait_exit(env))
         return env
 
@@ -192,6 +195,28 @@ class Pool:
                     log_line(stream, line.decode(errors="replace"))
         if pending:
             log_line(stream, pending.decode(errors="replace"))
+
+    async def _pump_frames(self, env: Environment) -> None:
+        """Forward the runtime's log records, one event each, newlines and all, at the
+        time the runtime stamped on them (the framed channel Lambda gives it)."""
+        assert env.telemetry_fd is not None
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=1 << 20)
+        pipe = os.fdopen(env.telemetry_fd, "rb", buffering=0)
+        env.telemetry_fd = None  # the pipe object owns it now
+        transport, _ = await loop.connect_read_pipe(
+            lambda: asyncio.StreamReaderProtocol(reader), pipe
+        )
+        frames, stream, log_record = FrameReader(), env.log_stream, self.telemetry.log
+        try:
+            while chunk := await reader.read(1 << 16):
+                for frame in frames.feed(chunk):
+                    if frame.message:
+                        log_record(stream, frame.message, frame.timestamp_us / 1e6)
+        except FramingError as exc:  # out of step: what follows cannot be told apart
+            log.warning("environment %s: telemetry channel unreadable: %s", env.id, exc)
+        finally:
+            transport.close()
 
     async def _wait_exit(self, env: Environment) -> None:
         assert env.proc is not None

@@ -22,7 +22,7 @@ from aiohttp import web
 from coldbench.infra.errors import LocalLambdaError
 from coldbench.infra.local import cgroups
 from coldbench.infra.local.control import control_app
-from coldbench.infra.local.environment import FunctionSpec
+from coldbench.infra.local.environment import FunctionSpec, private_tmp_possible
 from coldbench.infra.local.frontend import FunctionUrl
 from coldbench.infra.local.moto_server import MotoServer
 from coldbench.infra.local.pool import Pool, PoolSettings
@@ -33,6 +33,13 @@ from coldbench.record.config import Config
 from coldbench.record.target import FunctionSnapshot, Target
 
 log = logging.getLogger(__name__)
+
+
+def _work_root() -> str | None:
+    """Where the unpacked code lives: outside /tmp (each environment gets its own /tmp,
+    which would hide it), in /var/tmp where there is one."""
+    var_tmp = Path("/var/tmp")
+    return str(var_tmp) if var_tmp.is_dir() and os.access(var_tmp, os.W_OK) else None
 
 
 class LocalLambda:
@@ -46,7 +53,7 @@ class LocalLambda:
         self.cloudwatch_endpoint = cloudwatch_endpoint
         self._moto: MotoServer | None = None
         self._runners: list[web.BaseRunner] = []
-        self._workdir = tempfile.TemporaryDirectory(prefix="coldbench-local-")
+        self._workdir = tempfile.TemporaryDirectory(prefix="coldbench-local-", dir=_work_root())
         self.pool: Pool | None = None
         self.target: Target | None = None
         self.cpu = cgroups.CpuScaler("off")
@@ -82,6 +89,9 @@ class LocalLambda:
             log_group=self.log_group,
             log_format=fn.log_format,
             user_env=dict(fn.env),
+            ephemeral_storage_mb=fn.ephemeral_storage_mb,
+            private_tmp=await asyncio.to_thread(private_tmp_possible, task_root),
+            work_dir=Path(self._workdir.name),
         )
         limit = cfg.local.max_environments
         if fn.reserved_concurrency:
@@ -133,6 +143,8 @@ class LocalLambda:
                 package_sha256=package.sha256,
                 cpu_scaling=self.cpu.mode if self.cpu.enabled else "not emulated",
                 keep_alive_s=(cfg.local.keep_alive_min_s, cfg.local.keep_alive_max_s),
+                ephemeral_storage_mb=fn.ephemeral_storage_mb,
+                tmp_isolation="private tmpfs" if spec.private_tmp else "TMPDIR only",
             ),
         )
         return self.target

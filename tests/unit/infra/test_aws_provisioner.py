@@ -83,6 +83,8 @@ def test_up_creates_everything_tagged_and_second_up_changes_nothing(aws):
     with pytest.raises(ClientError):  # AWS_IAM: no public statements at all
         clients.lambda_.get_policy(FunctionName="coldbench-probe")
 
+    configuration = clients.lambda_.get_function_configuration(FunctionName="coldbench-probe")
+    assert configuration["EphemeralStorage"] == {"Size": 512}
     second = up(config, make(config))
     assert second.changes == []
 

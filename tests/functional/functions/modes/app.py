@@ -53,7 +53,10 @@ def handler(event, context):
         seen = sorted(glob.glob("/tmp/coldbench-mark-*"))
         with open(f"/tmp/coldbench-mark-{os.getpid()}", "w") as f:
             f.write("x")
-        return {"statusCode": 200, "body": json.dumps({"seen": seen, "tempdir": tempfile.gettempdir()})}
+        return {
+            "statusCode": 200,
+            "body": json.dumps({"seen": seen, "tempdir": tempfile.gettempdir()}),
+        }
     if mode == "sleep":
         time.sleep(float(params.get("s", "1")))
     if mode == "ticks":
