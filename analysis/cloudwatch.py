@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 from botocore.config import Config as BotoConfig
 
-from coldbench.analysis.platform import parse_logs_dropped, parse_report
+from coldbench.analysis.platform import parse_init, parse_logs_dropped, parse_report
 from coldbench.record.target import Target
 
 METRICS = (
@@ -116,6 +116,28 @@ def fetch_logs_dropped(logs, log_group: str, start_ms: int, end_ms: int) -> dict
             for key, value in found.items():
                 lost[key] += value
     return lost
+
+
+def fetch_init_records(
+    logs, log_group: str, start_ms: int, end_ms: int, json_format: bool
+) -> list[dict]:
+    """Every init record in the window, with its log stream and time: what says an
+    environment was provisioned (JSON format) or its init failed or ran out of time."""
+    records = []
+    events = _events(
+        logs,
+        logGroupName=log_group,
+        startTime=start_ms,
+        endTime=end_ms - 1,
+        filterPattern='"platform.init"' if json_format else '"INIT_"',
+    )
+    for event in events:
+        record = parse_init(event["message"])
+        if record is not None:
+            record["timestamp"] = event["timestamp"]
+            record["log_stream"] = event.get("logStreamName", "")
+            records.append(record)
+    return records
 
 
 def fetch_metrics(

@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from coldbench.analysis.cloudwatch import (
     client,
+    fetch_init_records,
     fetch_logs_dropped,
     fetch_metrics,
     fetch_reports,
@@ -27,6 +28,7 @@ from coldbench.analysis.errors import CollectError
 from coldbench.record.files import open_atomic
 from coldbench.record.progress import Progress
 from coldbench.record.rundir import (
+    INIT_FIELDS,
     METRIC_COLUMNS,
     PLATFORM_FIELDS,
     Collection,
@@ -93,6 +95,8 @@ def collect(
                 break
             time.sleep(1.0 if target.kind == "local" else 10.0)
         dropped = fetch_logs_dropped(logs, target.log_group, start_ms, end_ms)
+        inits = fetch_init_records(logs, target.log_group, start_ms, end_ms, json_format)
+        _write_jsonl(run_dir / "init.jsonl", inits, INIT_FIELDS)
     except (ClientError, BotoCoreError) as exc:
         error = f"FilterLogEvents on {target.log_group}: {exc}"
     finally:
@@ -147,9 +151,13 @@ def collect(
 
 
 def _write_platform(path: Path, found: dict[str, dict]) -> None:
+    _write_jsonl(path, list(found.values()), PLATFORM_FIELDS)
+
+
+def _write_jsonl(path: Path, records: list[dict], fields: tuple[str, ...]) -> None:
     with open_atomic(path) as f:
-        for record in sorted(found.values(), key=lambda r: r["timestamp"]):
-            f.write(json.dumps({k: record.get(k) for k in PLATFORM_FIELDS}) + "\n")
+        for record in sorted(records, key=lambda r: r["timestamp"]):
+            f.write(json.dumps({k: record.get(k) for k in fields}) + "\n")
 
 
 def _split_by_run(found: dict[str, dict], run: RunRecord) -> tuple[dict, dict]:

@@ -25,7 +25,12 @@ import numpy as np
 import pandas as pd
 
 from coldbench.analysis.errors import NoDataError
-from coldbench.record.rundir import NOT_INVOKED_STATUSES, PLATFORM_FIELDS, REQUEST_COLUMNS
+from coldbench.record.rundir import (
+    INIT_FIELDS,
+    NOT_INVOKED_STATUSES,
+    PLATFORM_FIELDS,
+    REQUEST_COLUMNS,
+)
 
 _TOLERANCE_MS = 1.0  # clock and rounding slack before a row counts as inconsistent
 _NUMERIC = ("start_time", "e2e_ms", "status", "ok", "bytes", "cold", "init_start", "init_ms", "seq")
@@ -91,8 +96,26 @@ def load_platform(run_dir: Path) -> pd.DataFrame:
     return frame
 
 
-def join(requests: pd.DataFrame, platform: pd.DataFrame) -> pd.DataFrame:
-    """Left join on the request id; every request row is kept, ``matched`` says which."""
+def load_init(run_dir: Path) -> pd.DataFrame:
+    """The run's init records (``init.jsonl``), empty for runs collected before it."""
+    path = run_dir / "init.jsonl"
+    records = []
+    if path.exists():
+        with path.open() as f:
+            for line in f:
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError:
+                    continue
+    return pd.DataFrame.from_records(records, columns=list(INIT_FIELDS))
+
+
+def join(
+    requests: pd.DataFrame, platform: pd.DataFrame, inits: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Left join on the request id; every request row is kept, ``matched`` says which.
+    ``inits`` (init records by log stream) tell provisioned environments and suppressed
+    inits apart where the REPORT line alone cannot."""
     left = requests.assign(_key=join_key(requests["request_id"]))
     right = platform.rename(
         columns={"request_id": "platform_request_id", "status": "platform_status"}
@@ -108,14 +131,42 @@ def join(requests: pd.DataFrame, platform: pd.DataFrame) -> pd.DataFrame:
         & ~joined["status"].isin(list(NOT_INVOKED_STATUSES))
     )
     joined = joined.drop(columns=["_key", "platform_request_id"])
-    return classify(joined)
+    return classify(_with_init_records(joined, inits))
+
+
+def _with_init_records(df: pd.DataFrame, inits: pd.DataFrame | None) -> pd.DataFrame:
+    """Per request, from its environment's init records: ``stream_init_type`` (JSON
+    format's initStart says provisioned or on-demand), and ``suppressed_init`` for the
+    first invocation of an environment whose init ran past Lambda's 10 s and was run
+    again inside that invocation. Its REPORT has no Init Duration, so the timed-out init
+    is taken from the INIT_REPORT (the user waited for both)."""
+    df["stream_init_type"] = None
+    df["suppressed_init"] = False
+    if inits is None or inits.empty:
+        return df
+    starts = inits[(inits["kind"] == "start") & inits["init_type"].notna()]
+    df["stream_init_type"] = df["log_stream"].map(
+        starts.drop_duplicates("log_stream").set_index("log_stream")["init_type"]
+    )
+    reports = inits[inits["kind"] == "report"]
+    timed_out = reports[(reports["phase"] == "init") & (reports["status"] == "timeout")]
+    if timed_out.empty:
+        return df
+    init_ms = timed_out.groupby("log_stream")["init_duration_ms"].max()
+    in_stream = df[df["matched"] & df["log_stream"].isin(init_ms.index)]
+    first = in_stream.sort_values("timestamp").drop_duplicates("log_stream").index
+    df.loc[first, "suppressed_init"] = True
+    df.loc[first, "init_duration_ms"] = df.loc[first, "log_stream"].map(init_ms)
+    return df
 
 
 def classify(df: pd.DataFrame) -> pd.DataFrame:
     """Add ``class``, ``init_visible_ms``, ``outside_ms``, ``inconsistent``, ``disagree``."""
     has_init = df["init_duration_ms"].notna()
     probe_cold = df["cold"] == 1
-    provisioned = df["init_type"].eq("provisioned-concurrency")
+    provisioned = df["init_type"].eq("provisioned-concurrency") | df["stream_init_type"].eq(
+        "provisioned-concurrency"
+    )
     init_end = df["init_start"] + df["init_ms"].fillna(0) / 1000
     init_before_request = init_end < df["start_time"]
     has_probe = df["env_id"].fillna("").ne("")

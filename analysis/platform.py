@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 _TEXT_FIELDS = {
     "Duration": ("duration_ms", float),
@@ -134,3 +135,60 @@ def parse_logs_dropped(message: str) -> dict | None:
         "bytes": count("droppedBytes"),
         "reports": count("droppedReports"),
     }
+
+
+_INIT_TEXT = re.compile(
+    r"Init Duration: (?P<ms>[\d.]+) ms|Phase: (?P<phase>\w+)|Status: (?P<status>\w+)|Error Type: (?P<error>\S+)"
+)
+
+
+def parse_init(message: str) -> dict | None:
+    """An init record, ``INIT_START``/``INIT_REPORT`` (Text) or ``platform.initStart``/
+    ``platform.initReport`` (JSON): ``{"kind", "init_type", "phase", "status",
+    "error_type", "init_duration_ms"}``, or None. Text ``INIT_START`` lines do not say the
+    initialization type; JSON records do."""
+    stripped = message.lstrip()
+    record: dict[str, Any] = {
+        "kind": "",
+        "init_type": None,
+        "phase": None,
+        "status": None,
+        "error_type": None,
+        "init_duration_ms": None,
+    }
+    if stripped.startswith("{"):
+        try:
+            data = json.loads(stripped)
+        except json.JSONDecodeError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        kind = {"platform.initStart": "start", "platform.initReport": "report"}.get(
+            str(data.get("type"))
+        )
+        body = data.get("record")
+        if kind is None or not isinstance(body, dict):
+            return None
+        metrics = body.get("metrics")
+        duration = metrics.get("durationMs") if isinstance(metrics, dict) else None
+        record.update(
+            kind=kind,
+            init_type=body.get("initializationType"),
+            phase=body.get("phase"),
+            status=body.get("status"),
+            error_type=body.get("errorType"),
+            init_duration_ms=float(duration) if isinstance(duration, int | float) else None,
+        )
+        return record
+    if stripped.startswith("INIT_START"):
+        return {**record, "kind": "start", "phase": "init"}
+    if not stripped.startswith("INIT_REPORT"):
+        return None
+    record["kind"] = "report"
+    for match in _INIT_TEXT.finditer(stripped):
+        if match["ms"]:
+            record["init_duration_ms"] = float(match["ms"])
+        record["phase"] = match["phase"] or record["phase"]
+        record["status"] = match["status"] or record["status"]
+        record["error_type"] = match["error"] or record["error_type"]
+    return record

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from coldbench.analysis import stats
-from coldbench.analysis.join import join, load_platform, load_requests
+from coldbench.analysis.join import join, load_init, load_platform, load_requests
 from coldbench.record.config import Config
 from coldbench.record.rundir import RunRecord, write_json_atomic
 from coldbench.record.summary import (
@@ -42,7 +42,7 @@ class Analysis:
 def analyse(run_dir: Path, config: Config, reports_root: Path = REPORTS_DIR) -> Analysis:
     """Join, classify and summarise one run; write its report folder (without HTML)."""
     run = RunRecord.read(run_dir)
-    joined = join(load_requests(run_dir), load_platform(run_dir))
+    joined = join(load_requests(run_dir), load_platform(run_dir), load_init(run_dir))
     series = stats.timeseries(
         joined, run.started_ms / 1000, run.ended_ms / 1000 if run.ended_ms else None
     )
@@ -111,6 +111,7 @@ def build_summary(run: RunRecord, df: pd.DataFrame, config: Config) -> Summary:
         refused=int(df["status"].isin([403, 413]).sum()),
         unanswered=int((df["status"].fillna(0) == 0).sum()),
         platform_missing=platform_missing,
+        suppressed_inits=int(df["suppressed_init"].sum()),
         environments=stats.environments(df),
         collection=asdict(run.collection) if run.collection else {},
         target=run.target.to_dict(),

@@ -7,6 +7,8 @@ Files and their schemas:
 - ``requests.csv``: one row per request, columns :data:`REQUEST_COLUMNS`, written while
   the test runs (one file per Locust process, ``requests*.csv``).
 - ``platform.jsonl``: one REPORT record per invocation, keys :data:`PLATFORM_FIELDS`.
+- ``init.jsonl``: one init record (start, or a report of an init that did not succeed)
+  per line, keys :data:`INIT_FIELDS`.
 - ``metrics.csv``: ``AWS/Lambda`` datapoints, columns :data:`METRIC_COLUMNS`.
 - ``locust/``: Locust's own CSV and HTML outputs.
 """
@@ -68,6 +70,17 @@ PLATFORM_FIELDS = (
 )
 
 METRIC_COLUMNS = ("timestamp", "metric", "stat", "value", "unit", "period_s")
+
+INIT_FIELDS = (  # init.jsonl: one record per INIT_START / INIT_REPORT
+    "log_stream",
+    "timestamp",
+    "kind",  # start | report
+    "init_type",  # on-demand | provisioned-concurrency | snap-start (JSON format only)
+    "phase",  # init | invoke
+    "status",  # reports: error | timeout | failure
+    "error_type",
+    "init_duration_ms",
+)
 
 # Statuses a Function URL answers without invoking the function (refused by auth, over
 # the payload limit, throttled) and 0 for a request that got no answer: no REPORT record

@@ -119,6 +119,7 @@ class Summary:
     refused: int = 0  # HTTP 403 and 413: refused before the function
     unanswered: int = 0  # no HTTP answer at all
     platform_missing: str = ""  # why the run has no platform data ("" when it has)
+    suppressed_inits: int = 0  # cold starts whose init ran past 10 s and ran again
     # Records of other stages, carried as written in run.json.
     environments: Mapping[str, Any] = field(default_factory=dict)
     collection: Mapping[str, Any] = field(default_factory=dict)

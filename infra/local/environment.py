@@ -123,11 +123,14 @@ def read_memory_kb(status: bytes) -> tuple[int, int]:
 class Environment:
     """A single execution environment; at most one invocation at a time."""
 
-    def __init__(self, spec: FunctionSpec, init_type: str, keep_alive_s: float):
+    def __init__(
+        self, spec: FunctionSpec, init_type: str, keep_alive_s: float, log_stream: str = ""
+    ):
         self.spec = spec
         self.id = uuid.uuid4().hex
         date = time.strftime("%Y/%m/%d", time.gmtime())
-        self.log_stream = f"{date}/[{spec.version}]{self.id}"
+        # A suppressed init re-runs in the same execution environment: same log stream.
+        self.log_stream = log_stream or f"{date}/[{spec.version}]{self.id}"
         self.init_type = init_type
         self.keep_alive_s = keep_alive_s
         self.state = "init"  # init | idle | busy | dead
@@ -248,6 +251,7 @@ class Environment:
     def init_failed(self, error_type: str) -> None:
         if self.init_duration_ms is None:
             self.init_duration_ms = (time.perf_counter() - self.init_started) * 1000
+        self.memory_mb()  # its peak while the process still exists, for the REPORT
         if not self.ready.done():
             self.ready.set_result(error_type or "Runtime.Unknown")
 

@@ -130,23 +130,26 @@ class Pool:
     def _active(self) -> int:
         return sum(1 for e in self.envs.values() if e.state in ("init", "busy") and not e.retire)
 
-    async def _spawn(self, init_type: str) -> Environment:
+    async def _spawn(self, init_type: str, log_stream: str = "") -> Environment:
+        """A new environment; with ``log_stream``, the suppressed init of one whose init
+        ran out of time (the same execution environment: no new INIT_START)."""
         keep_alive = self.rng.uniform(
             self.settings.keep_alive_min_s, self.settings.keep_alive_max_s
         )
-        env = Environment(self.spec, init_type, keep_alive)
+        env = Environment(self.spec, init_type, keep_alive, log_stream)
         self.envs[env.id] = env
         await self.api.open(env)
         procs_file = self.cpu.create(env.id, self.spec.memory_mb)
-        record = {
-            "initializationType": init_type,
-            "phase": "init",
-            "runtimeVersion": RUNTIME_VERSION,
-            "functionName": self.spec.name,
-            "functionVersion": self.spec.version,
-        }
-        text = f"INIT_START Runtime Version: {RUNTIME_VERSION}\tRuntime Version ARN: local"
-        self.telemetry.platform(env.log_stream, "initStart", record, text, time.time())
+        if not log_stream:
+            record = {
+                "initializationType": init_type,
+                "phase": "init",
+                "runtimeVersion": RUNTIME_VERSION,
+                "functionName": self.spec.name,
+                "functionVersion": self.spec.version,
+            }
+            text = f"INIT_START Runtime Version: {RUNTIME_VERSION}\tRuntime Version ARN: local"
+            self.telemetry.platform(env.log_stream, "initStart", record, text, time.time())
         await env.spawn(procs_file)
         self._track(self._pump_output(env))
         self._track(self._pump_frames(env))
@@ -163,9 +166,28 @@ class Pool:
         error = await self._await_init(env)
         if error:
             log.error("provisioned environment failed to initialise: %s", error)
+            self._init_report(env, "init", error)
             env.kill()
             return
         self._on_idle(env)
+
+    def _init_report(self, env: Environment, phase: str, error_type: str, status: str = "") -> None:
+        """``INIT_REPORT`` (Text) or ``platform.initReport`` (JSON): Lambda writes one
+        when an init does not succeed (at the default log level, JSON records only
+        those), with the phase it ran in."""
+        status = status or ("timeout" if error_type == "Sandbox.Timedout" else "error")
+        duration_ms = env.init_duration_ms or 0.0
+        record = {
+            "initializationType": env.init_type,
+            "phase": phase,
+            "status": status,
+            "metrics": {"durationMs": round(duration_ms, 3)},
+        }
+        text = f"INIT_REPORT Init Duration: {duration_ms:.2f} ms\tPhase: {phase}\tStatus: {status}"
+        if status != "timeout":
+            record["errorType"] = error_type
+            text += f"\tError Type: {error_type}"
+        self.telemetry.platform(env.log_stream, "initReport", record, text, time.time())
 
     async def _await_init(self, env: Environment, limit_s: float = _INIT_TIMEOUT_S) -> str:
         try:
@@ -293,17 +315,33 @@ class Pool:
     async def invoke(self, payload: bytes, request_id: str, trace_id: str) -> Outcome:
         """Run one invocation; raises :class:`Throttled` at the concurrency limit."""
         env, cold = await self._acquire()
+        timeout_s = float(self.spec.timeout_s)
+        remaining_s = timeout_s  # less a suppressed init's time, when there was one
+        invoke_started = None  # perf_counter when a suppressed init began the invocation
         if cold:
-            # Past the 10 s init limit Lambda re-runs init inside the invocation, under
-            # the function timeout, rather than failing the request at 10 s.
-            error = await self._await_init(env, _INIT_TIMEOUT_S + self.spec.timeout_s)
+            error = await self._await_init(env)
+            if error == "Sandbox.Timedout":
+                env, error = await self._suppressed_init(env)
+                invoke_started = env.init_started
+            elif error:
+                self._init_report(env, "init", error)
             if error:
+                max_used_mb = env.memory_mb()[0]
                 env.kill()
-                return self._finish(env, request_id, Outcome("init_error", b"", error), 0.0)
+                outcome = Outcome("init_error", b"", error)
+                waited_ms = (time.perf_counter() - (invoke_started or time.perf_counter())) * 1000
+                if error == "Sandbox.Timedout":  # the suppressed init ran out of time too
+                    message = (
+                        f"{_iso_now()} {request_id} Task timed out after {timeout_s:.2f} seconds"
+                    )
+                    self.telemetry.log(env.log_stream, message)
+                    outcome = Outcome("timeout", b"", error)
+                return self._finish(env, request_id, outcome, waited_ms, max_used_mb)
+            if invoke_started is not None:  # what is left of the timeout after the re-init
+                remaining_s -= time.perf_counter() - invoke_started
         env.state = "busy"
-        timeout_s = self.spec.timeout_s
         invocation = Invocation(
-            request_id, payload, int((time.time() + timeout_s) * 1000), trace_id
+            request_id, payload, int((time.time() + remaining_s) * 1000), trace_id
         )
         # Telemetry is recorded on the next loop turn, off the request's path, with the
         # timestamp of the moment it describes.
@@ -321,7 +359,7 @@ class Pool:
         env.inbox.put_nowait(invocation)
         loop = asyncio.get_running_loop()
         timer = loop.call_later(
-            timeout_s, invocation.finish, Outcome("timeout", b"", "Sandbox.Timedout")
+            max(0.0, remaining_s), invocation.finish, Outcome("timeout", b"", "Sandbox.Timedout")
         )
         try:
             outcome = await invocation.result
@@ -331,13 +369,30 @@ class Pool:
             message = f"{_iso_now()} {request_id} Task timed out after {timeout_s:.2f} seconds"
             self.telemetry.log(env.log_stream, message)
             env.kill()
-        duration_ms = (time.perf_counter() - (invocation.started or dispatched)) * 1000
+        began = invoke_started or invocation.started or dispatched
+        duration_ms = (time.perf_counter() - began) * 1000
         max_used_mb, rss_mb = env.memory_mb()
-        if outcome.kind in ("oom", "crash", "too_large") or rss_mb > self.spec.memory_mb:
+        if outcome.kind in ("oom", "crash") or rss_mb > self.spec.memory_mb:
             if outcome.kind == "response":
                 outcome = Outcome("oom", b"", "Runtime.OutOfMemory")
             env.kill()
         return self._finish(env, request_id, outcome, duration_ms, max_used_mb)
+
+    async def _suppressed_init(self, env: Environment) -> tuple[Environment, str]:
+        """Lambda's on-demand init is limited to 10 s; past it, Lambda reports the init
+        as timed out and runs init again inside the first invocation, under the function
+        timeout ("suppressed init"). Returns the re-initialised environment, or an error
+        when the second init fails or runs out of the timeout too."""
+        env.init_duration_ms = _INIT_TIMEOUT_S * 1000
+        self._init_report(env, "init", "Sandbox.Timedout")
+        env.kill()
+        again = await self._spawn(env.init_type, log_stream=env.log_stream)
+        again.init_reported = True  # its init is inside the invocation: no Init Duration
+        error = await self._await_init(again, float(self.spec.timeout_s))
+        if error:
+            self._init_report(again, "invoke", "Runtime.Unknown", status="error")
+            return again, "Sandbox.Timedout" if error == "Sandbox.Timedout" else error
+        return again, ""
 
     def _finish(
         self,

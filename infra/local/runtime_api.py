@@ -115,8 +115,12 @@ class RuntimeApi:
         body = await request.read()
         if kind == "response":
             if len(body) > MAX_PAYLOAD_BYTES:
+                # The invocation fails with Function.ResponseSizeTooLarge, but the runtime
+                # did nothing wrong: it is told its response was taken and goes on, and the
+                # environment is not recycled for it (a 413 here made the runtime client
+                # exit, turning every oversized response into a cold start).
                 invocation.finish(Outcome("too_large", body[:0], "Function.ResponseSizeTooLarge"))
-                return web.Response(status=413, text='{"errorType":"RequestEntityTooLarge"}')
+                return _accepted()
             invocation.finish(Outcome("response", body))
         elif kind == "error":
             error_type = request.headers.get("Lambda-Runtime-Function-Error-Type", "Unhandled")
