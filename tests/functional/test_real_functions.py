@@ -55,7 +55,12 @@ def test_each_environment_starts_with_its_own_empty_tmp(local_stack):
             wait_idle(stack)
             assert len(get(stack, "/?mode=tmp").json()["seen"]) == 1, "its own file stays"
             isolation = stack.target.function.tmp_isolation
-            assert isolation == ("private tmpfs" if stack.pool.spec.private_tmp else "TMPDIR only")
+            if stack.pool.spec.private_tmp:  # /tmp by name is the environment's own
+                assert isolation == "private tmpfs"
+                assert {s["tempdir"] for s in seen} == {"/tmp"}
+            else:  # only TMPDIR can be private: each environment has its own
+                assert isolation == "TMPDIR only"
+                assert len({s["tempdir"] for s in seen}) == 3
 
 
 SLOWINIT = str(FUNCTIONS / "slowinit")
