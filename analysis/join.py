@@ -74,8 +74,8 @@ def _ends_with_newline(path: Path) -> bool:
         return f.read(1) == b"\n"
 
 
-def load_platform(run_dir: Path) -> pd.DataFrame:
-    path = run_dir / "platform.jsonl"
+def _read_jsonl(path: Path) -> list[dict]:
+    """The records of a JSON-lines file; a line cut short (killed writer) is skipped."""
     records = []
     if path.exists():
         with path.open() as f:
@@ -84,6 +84,11 @@ def load_platform(run_dir: Path) -> pd.DataFrame:
                     records.append(json.loads(line))
                 except json.JSONDecodeError:
                     continue
+    return records
+
+
+def load_platform(run_dir: Path) -> pd.DataFrame:
+    records = _read_jsonl(run_dir / "platform.jsonl")
     columns = list(PLATFORM_FIELDS)
     frame = (
         pd.DataFrame.from_records(records, columns=columns)
@@ -98,15 +103,7 @@ def load_platform(run_dir: Path) -> pd.DataFrame:
 
 def load_init(run_dir: Path) -> pd.DataFrame:
     """The run's init records (``init.jsonl``), empty for runs collected before it."""
-    path = run_dir / "init.jsonl"
-    records = []
-    if path.exists():
-        with path.open() as f:
-            for line in f:
-                try:
-                    records.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
+    records = _read_jsonl(run_dir / "init.jsonl")
     return pd.DataFrame.from_records(records, columns=list(INIT_FIELDS))
 
 

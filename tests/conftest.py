@@ -38,6 +38,19 @@ def local_config(**sections):
     return build_config(raw)
 
 
+def local_aws_client(service: str, endpoint: str):
+    """A boto3 client for a local endpoint (moto), with the tests' dummy credentials."""
+    import boto3
+
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 @pytest.fixture(scope="session")
 def moto_server():
     """A real moto server on loopback, CloudWatch Logs and metrics for the tests."""

@@ -11,13 +11,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import boto3
 import pytest
 import requests
 
 from coldbench.analysis.cloudwatch import logs_client
 from coldbench.analysis.platform import parse_report
-from tests.conftest import FUNCTIONS, signed_get
+from tests.conftest import FUNCTIONS, local_aws_client, signed_get
 
 
 def get(stack, path="/", **kwargs) -> requests.Response:
@@ -301,13 +300,7 @@ def test_metrics_readable_with_boto3(local_stack):
         for _ in range(3):
             get(stack)
         time.sleep(2.5)  # metrics are shipped once their second has closed
-        cloudwatch = boto3.client(
-            "cloudwatch",
-            endpoint_url=stack.target.cloudwatch_endpoint,
-            region_name=stack.target.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        cloudwatch = local_aws_client("cloudwatch", stack.target.cloudwatch_endpoint)
         now = time.time()
         result = cloudwatch.get_metric_statistics(
             Namespace="AWS/Lambda",
@@ -377,13 +370,7 @@ def test_concurrency_metric_log_retention_and_json_records_as_lambda_writes_them
             answers = list(pool.map(lambda _: get(stack, "/?mode=sleep&s=1.5"), range(8)))
         assert all(a.status_code == 200 for a in answers)
         time.sleep(2.5)  # metrics are shipped once their second has closed
-        cloudwatch = boto3.client(
-            "cloudwatch",
-            endpoint_url=stack.target.cloudwatch_endpoint,
-            region_name=stack.target.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        cloudwatch = local_aws_client("cloudwatch", stack.target.cloudwatch_endpoint)
         now = time.time()
         result = cloudwatch.get_metric_statistics(
             Namespace="AWS/Lambda",

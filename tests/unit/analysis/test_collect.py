@@ -19,6 +19,7 @@ from coldbench.analysis.collect import collect
 from coldbench.analysis.errors import CollectError
 from coldbench.record.rundir import REQUEST_COLUMNS, RunRecord
 from coldbench.record.target import Target
+from tests.conftest import local_aws_client
 
 RID = [
     "11111111-1111-4111-8111-111111111111",
@@ -150,13 +151,7 @@ def make_run(tmp_path, endpoint, log_group, log_format, ids, function_name="f"):
 
 
 def put(endpoint, group, messages, ago_ms=0):
-    logs = boto3.client(
-        "logs",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    logs = local_aws_client("logs", endpoint)
     with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
         logs.create_log_group(logGroupName=group)
     with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
@@ -170,13 +165,7 @@ def put(endpoint, group, messages, ago_ms=0):
 
 
 def put_invocations(endpoint, function_name, count, at_s):
-    cloudwatch = boto3.client(
-        "cloudwatch",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    cloudwatch = local_aws_client("cloudwatch", endpoint)
     cloudwatch.put_metric_data(
         Namespace="AWS/Lambda",
         MetricData=[

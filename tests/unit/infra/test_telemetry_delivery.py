@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 
-import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 from hypothesis import given
@@ -22,6 +21,7 @@ from coldbench.infra.local.logbatch import (
     split_message,
 )
 from coldbench.infra.local.telemetry import Report, Telemetry, report_text
+from tests.conftest import local_aws_client
 
 NOW_MS = 1_800_000_000_000
 DAY_MS = 24 * 3600 * 1000
@@ -111,13 +111,7 @@ def telemetry(endpoint: str, group: str, log_format: str = "Text") -> Telemetry:
 
 
 def stored(endpoint: str, group: str) -> list[str]:
-    logs = boto3.client(
-        "logs",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    logs = local_aws_client("logs", endpoint)
     pages = logs.get_paginator("filter_log_events").paginate(logGroupName=group)
     return [e["message"] for page in pages for e in page["events"]]
 
