@@ -58,6 +58,15 @@ def expected_invocations(run_dir: Path) -> int:
     return count
 
 
+def requested_ids(run_dir: Path) -> set[str]:
+    """Every request id the client recorded."""
+    ids: set[str] = set()
+    for path in sorted(run_dir.glob("requests*.csv")):
+        with path.open(newline="") as f:
+            ids.update(row.get("request_id") or "" for row in csv.DictReader(f))
+    return ids - {""}
+
+
 def collect(
     run_dir: Path, wait_s: float = 60.0, settle_s: float | None = None, progress: bool = True
 ) -> CollectResult:
@@ -120,6 +129,7 @@ def collect(
             skipped_events=skipped,
             logs_dropped=dropped,
             other_records=len(others),
+            without_request=len(set(found) - requested_ids(run_dir)),
             metrics_invocations=invocations,
             metrics_complete=metrics_complete,
             complete=complete,

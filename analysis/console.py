@@ -55,6 +55,11 @@ def one_screen(summary: Summary) -> str:
             f"WARNING: {lost.log_events} log events were lost before reaching CloudWatch, "
             f"{lost.report_records} of them REPORT records: in-function figures miss them"
         )
+    if summary.cancelled or summary.invocations_without_request:
+        lines.append(
+            f"in flight when the load stopped: {summary.cancelled} requests (rows 'Cancelled'); "
+            f"invocations with no client row: {summary.invocations_without_request}"
+        )
     if not summary.completed:
         lines.append("NOTE: the run did not complete; figures cover what was recorded")
     return "\n".join(lines)

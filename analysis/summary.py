@@ -112,6 +112,8 @@ def build_summary(run: RunRecord, df: pd.DataFrame, config: Config) -> Summary:
         unanswered=int((df["status"].fillna(0) == 0).sum()),
         platform_missing=platform_missing,
         suppressed_inits=int(df["suppressed_init"].sum()),
+        cancelled=int(df["error"].str.startswith("Cancelled").sum()),
+        invocations_without_request=run.collection.without_request if run.collection else 0,
         environments=stats.environments(df),
         collection=asdict(run.collection) if run.collection else {},
         target=run.target.to_dict(),

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import gevent
+from gevent import GreenletExit
 from locust import FastHttpUser, LoadTestShape, between, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -135,14 +136,32 @@ class FunctionUrlUser(FastHttpUser):
                 self.sent_headers.update(
                     self.signer.headers(self.method, self.path, self.body, self.base_headers)
                 )
-        self.client.request(
-            self.method,
-            self.path,
-            data=self.body or None,
-            headers=self.request_headers,
-            name=self.path,
-            context=self.request_context,
-        )
+        started = time.time()
+        try:
+            self.client.request(
+                self.method,
+                self.path,
+                data=self.body or None,
+                headers=self.request_headers,
+                name=self.path,
+                context=self.request_context,
+            )
+        except GreenletExit:
+            # The load stopped with this request still waiting: it gets a row too, with
+            # its start and how long it had waited, instead of vanishing.
+            buffer = _state.get("buffer")
+            if buffer is not None:
+                waited_ms = (time.time() - started) * 1000
+                buffer.on_request(
+                    self.method,
+                    self.path,
+                    waited_ms,
+                    0,
+                    context=self.request_context,
+                    exception=recorder.Cancelled(f"the load stopped after {waited_ms:.0f} ms"),
+                    start_time=started,
+                )
+            raise
 
 
 @events.init.add_listener

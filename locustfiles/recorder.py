@@ -97,6 +97,10 @@ def _header_csv(raw_headers: Any) -> str:
     return csv_line(_header_values(raw_headers))
 
 
+class Cancelled(Exception):
+    """A request still waiting when the load stopped: its row's error."""
+
+
 def _error_text(exception: BaseException) -> str:
     text = f"{type(exception).__name__}: {exception}".replace("\n", " ")
     return text[:300]

@@ -140,6 +140,7 @@ class Collection:
     skipped_events: int = 0
     logs_dropped: Mapping[str, int] = field(default_factory=dict)
     other_records: int = 0  # REPORT records in the window of invocations outside the run
+    without_request: int = 0  # the run's invocations whose request has no client row
     metrics_invocations: float = 0.0  # the Invocations metric's sum over the run
     metrics_complete: bool = False  # it covers the run's REPORT records
     complete: bool = False

@@ -120,6 +120,8 @@ class Summary:
     unanswered: int = 0  # no HTTP answer at all
     platform_missing: str = ""  # why the run has no platform data ("" when it has)
     suppressed_inits: int = 0  # cold starts whose init ran past 10 s and ran again
+    cancelled: int = 0  # requests still waiting when the load stopped
+    invocations_without_request: int = 0  # the run's REPORTs no recorded request matches
     # Records of other stages, carried as written in run.json.
     environments: Mapping[str, Any] = field(default_factory=dict)
     collection: Mapping[str, Any] = field(default_factory=dict)

@@ -410,3 +410,29 @@ def test_plain_locust_options_drive_the_load_without_a_coldbench_shape(signed_ta
     run = read_run_json(run_dir)
     assert run["load"]["shape"] == "locust" and run["load"]["users"] == 2
     assert run["completed"] is True and 5_000 <= run["ended_ms"] - run["started_ms"] < 15_000
+
+
+def test_requests_in_flight_when_the_load_stops_keep_a_row(local_stack, tmp_path):
+    """A 25 s handler, 4 users, a 30 s run: 8 invocations ran, requests.csv had 4 rows."""
+    with local_stack(
+        function={"timeout_s": 20}, local={"keep_alive_min_s": 1, "keep_alive_max_s": 1}
+    ) as stack:
+        target_file = write_target(stack.target, tmp_path / "target.json")
+        run_dir = tmp_path / "run"
+        command = [
+            sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
+            "--run-dir", str(run_dir), "--target-file", str(target_file),
+            "--shape", "constant", "--shape-users", "2", "--shape-spawn-rate", "2",
+            "--shape-run-time", "3", "--stop-timeout", "1", "--path", "/?mode=sleep&s=7",
+        ]  # fmt: skip
+        result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr[-2000:]
+        rows = load_requests(run_dir)
+        cancelled = rows[rows["error"].str.startswith("Cancelled")]
+        assert len(cancelled) == 2, rows[["status", "error", "e2e_ms"]]
+        assert (cancelled["e2e_ms"] >= 2_000).all() and (cancelled["status"] == 0).all()
+        time.sleep(6)  # the invocations themselves run to their end
+        collect(run_dir, wait_s=20, settle_s=2, progress=False)
+        summary = analyse(run_dir, build_config({}), reports_root=tmp_path / "reports").summary
+        assert summary.cancelled == 2
+        assert summary.invocations_without_request == 2, "their REPORTs have no client row"
