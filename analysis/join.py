@@ -128,6 +128,10 @@ def join(
         & ~joined["status"].isin(list(NOT_INVOKED_STATUSES))
     )
     joined = joined.drop(columns=["_key", "platform_request_id"])
+    # A request the load's end cut short neither failed nor succeeded: it is counted
+    # apart (Cancelled rows), never in the failure rate.
+    joined["cancelled"] = joined["error"].fillna("").str.startswith("Cancelled")
+    joined["failed"] = (joined["ok"] != 1) & ~joined["cancelled"]
     return classify(_with_init_records(joined, inits))
 
 

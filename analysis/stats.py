@@ -39,7 +39,7 @@ def group_stats(df: pd.DataFrame, by: str) -> dict[str, ClassStats]:
     for key, group in frame.groupby(by, sort=True):
         result[str(key)] = ClassStats(
             len(group),
-            int((group["ok"] != 1).sum()),
+            int(group["failed"].sum()),
             **{measure: describe(group[measure]) for measure in MEASURES},
         )
     return result
@@ -138,7 +138,7 @@ def timeseries(df: pd.DataFrame, t0: float, t_end: float | None = None) -> pd.Da
     grouped = df.assign(t_s=bucket, is_cold=df["class"] == "cold").groupby("t_s")
     out = grouped.agg(
         requests=("e2e_ms", "size"),
-        failures=("ok", lambda s: int((s != 1).sum())),
+        failures=("failed", "sum"),
         cold=("is_cold", "sum"),
         p50_ms=("e2e_ms", lambda s: float(np.percentile(s, 50))),
         p99_ms=("e2e_ms", lambda s: float(np.percentile(s, 99))),

@@ -57,17 +57,19 @@ def analyse(run_dir: Path, config: Config, reports_root: Path = REPORTS_DIR) -> 
 
 def build_summary(run: RunRecord, df: pd.DataFrame, config: Config) -> Summary:
     requests = len(df)
-    failures = int((df["ok"] != 1).sum())
+    failures = int(df["failed"].sum())
+    cancelled = int(df["cancelled"].sum())
     matched = int(df["matched"].sum())
     reached = int(df["reached"].sum())
     started = float(df["start_time"].min())
     ended = float((df["start_time"] + df["e2e_ms"] / 1000).max())
     span = max(ended - started, 1e-9)
     classes = {cls: ClassStats() for cls in CLASSES} | stats.group_stats(df, "class")
-    failure_rate = failures / requests if requests else 0.0
+    answered = requests - cancelled  # the load's end cut the cancelled ones short
+    failure_rate = failures / answered if answered else 0.0
     unmatched = df[df["reached"] & ~df["matched"]]
     platform_missing = missing_platform_data(run, matched, reached)
-    failed = df[df["ok"] != 1]
+    failed = df[df["failed"]]
     # Built on the failed rows alone: a series over all rows aligned onto an empty frame
     # once listed every successful request as an error.
     labels = failed["error"].where(
@@ -109,10 +111,10 @@ def build_summary(run: RunRecord, df: pd.DataFrame, config: Config) -> Summary:
         reached=reached,
         throttled=int((df["status"] == 429).sum()),
         refused=int(df["status"].isin([403, 413]).sum()),
-        unanswered=int((df["status"].fillna(0) == 0).sum()),
+        unanswered=int(((df["status"].fillna(0) == 0) & ~df["cancelled"]).sum()),
         platform_missing=platform_missing,
         suppressed_inits=int(df["suppressed_init"].sum()),
-        cancelled=int(df["error"].str.startswith("Cancelled").sum()),
+        cancelled=cancelled,
         invocations_without_request=run.collection.without_request if run.collection else 0,
         environments=stats.environments(df),
         collection=asdict(run.collection) if run.collection else {},

@@ -434,5 +434,5 @@ def test_requests_in_flight_when_the_load_stops_keep_a_row(local_stack, tmp_path
         time.sleep(6)  # the invocations themselves run to their end
         collect(run_dir, wait_s=20, settle_s=2, progress=False)
         summary = analyse(run_dir, build_config({}), reports_root=tmp_path / "reports").summary
-        assert summary.cancelled == 2
+        assert summary.cancelled == 2 and summary.failures == 0, "cut short, not failed"
         assert summary.invocations_without_request == 2, "their REPORTs have no client row"

@@ -251,3 +251,15 @@ def test_slo_figures_are_shown_as_read_not_rounded_into_another_verdict():
     assert slo_number("error_rate", 0.0) == "0.00%"
     assert slo_number("warm_p99_ms", 4.756) == "4.8 ms"
     assert slo_number("cold_p99_ms", None) == "n/a"
+
+
+def test_requests_the_load_cut_short_are_neither_failures_nor_unanswered(tmp_path):
+    """Rows of requests still waiting at the end once failed the error-rate SLO."""
+    rows = [request_row(request_id=f"ok{i}") for i in range(9)]
+    rows.append(
+        request_row(request_id="", status=0, ok=0, error="Cancelled: the load stopped after 2 ms")
+    )
+    summary = _summary_of(tmp_path, rows)
+    assert summary.cancelled == 1 and summary.failures == 0 and summary.failure_rate == 0.0
+    assert summary.errors == {} and summary.unanswered == 0
+    assert all(v.ok for v in summary.slo if v.name == "error_rate")

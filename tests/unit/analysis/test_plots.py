@@ -41,7 +41,9 @@ def test_one_cold_start_and_one_class_are_visible(tmp_path):
 
 
 def frame(starts: list[float]) -> pd.DataFrame:
-    return pd.DataFrame({"start_time": starts, "e2e_ms": 1.0, "ok": 1, "class": "warm"})
+    return pd.DataFrame(
+        {"start_time": starts, "e2e_ms": 1.0, "ok": 1, "failed": False, "class": "warm"}
+    )
 
 
 def test_seconds_count_from_the_run_start_and_a_partial_last_second_is_no_dip():
