@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import random
 import time
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from coldbench.infra.local.cgroups import CpuScaler
 from coldbench.infra.local.children import watch_children_with_pidfd
 from coldbench.infra.local.environment import Environment, FunctionSpec, Invocation, Outcome
-from coldbench.infra.local.framing import FrameReader, FramingError
+from coldbench.infra.local.output import pump_frames, pump_lines
 from coldbench.infra.local.runtime_api import RuntimeApi
 from coldbench.infra.local.telemetry import RUNTIME_VERSION, Report, Telemetry, billed_ms, iso_ms
 
@@ -35,7 +34,6 @@ _WATCH_INTERVAL_S = 0.1
 # An idle environment is frozen (SIGSTOP) once idle this long, not at once: reuse within
 # the grace skips a stop/continue pair, the bulk of the per-invocation cost under load.
 _FREEZE_GRACE_S = 0.02
-_MAX_PENDING_LINE = 1 << 20  # bytes of one unfinished line held before part is shipped
 
 
 class Throttled(Exception):
@@ -151,8 +149,11 @@ class Pool:
             text = f"INIT_START Runtime Version: {RUNTIME_VERSION}\tRuntime Version ARN: local"
             self.telemetry.platform(env.log_stream, "initStart", record, text, time.time())
         await env.spawn(procs_file)
-        self._track(self._pump_output(env))
-        self._track(self._pump_frames(env))
+        assert env.proc is not None and env.proc.stdout is not None
+        assert env.telemetry_fd is not None
+        self._track(pump_lines(env.proc.stdout, env.log_stream, self.telemetry.log))
+        self._track(pump_frames(env.telemetry_fd, env.log_stream, self.telemetry.log))
+        env.telemetry_fd = None  # the pump owns it now
         self._track(self._wait_exit(env))
         return env
 
@@ -195,50 +196,6 @@ class Pool:
         except TimeoutError:
             env.kill()
             return "Sandbox.Timedout"
-
-    async def _pump_output(self, env: Environment) -> None:
-        """Forward the function's own output to its log stream: one event per line, none
-        for an empty line (as Lambda splits ``print`` output), and every byte of a line
-        however long (the telemetry splits it at CloudWatch's event size)."""
-        assert env.proc is not None and env.proc.stdout is not None
-        reader, stream, log_line = env.proc.stdout, env.log_stream, self.telemetry.log
-        pending = b""
-        while chunk := await reader.read(1 << 16):
-            pending += chunk
-            if b"\n" not in chunk:
-                if len(pending) > _MAX_PENDING_LINE:  # a line with no end: ship what we have
-                    cut = _char_boundary(pending, _MAX_PENDING_LINE)
-                    log_line(stream, pending[:cut].decode(errors="replace"))
-                    pending = pending[cut:]
-                continue
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                if line:
-                    log_line(stream, line.decode(errors="replace"))
-        if pending:
-            log_line(stream, pending.decode(errors="replace"))
-
-    async def _pump_frames(self, env: Environment) -> None:
-        """Forward the runtime's log records, one event each, newlines and all, at the
-        time the runtime stamped on them (the framed channel Lambda gives it)."""
-        assert env.telemetry_fd is not None
-        loop = asyncio.get_running_loop()
-        reader = asyncio.StreamReader(limit=1 << 20)
-        pipe = os.fdopen(env.telemetry_fd, "rb", buffering=0)
-        env.telemetry_fd = None  # the pipe object owns it now
-        transport, _ = await loop.connect_read_pipe(
-            lambda: asyncio.StreamReaderProtocol(reader), pipe
-        )
-        frames, stream, log_record = FrameReader(), env.log_stream, self.telemetry.log
-        try:
-            while chunk := await reader.read(1 << 16):
-                for frame in frames.feed(chunk):
-                    if frame.message:
-                        log_record(stream, frame.message, frame.timestamp_us / 1e6)
-        except FramingError as exc:  # out of step: what follows cannot be told apart
-            log.warning("environment %s: telemetry channel unreadable: %s", env.id, exc)
-        finally:
-            transport.close()
 
     async def _wait_exit(self, env: Environment) -> None:
         assert env.proc is not None
@@ -456,14 +413,6 @@ class Pool:
                 ("ProvisionedConcurrencyUtilization", used / self.settings.provisioned, "None"),
             ]
         self.telemetry.metrics(values, now)
-
-
-def _char_boundary(data: bytes, limit: int) -> int:
-    """The largest cut at or below ``limit`` that does not split a UTF-8 character."""
-    cut = limit
-    while cut > 0 and (data[cut] & 0xC0) == 0x80:
-        cut -= 1
-    return cut or limit
 
 
 def _iso_now() -> str:
