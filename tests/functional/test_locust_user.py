@@ -94,8 +94,10 @@ def test_configured_headers_body_and_signature_reach_the_server(recording_server
         assert headers["content-type"] == "application/json"
     stats = json.loads((tmp_path / "stats.json").read_text())
     with (run_dir / "requests.csv").open(newline="") as f:
-        rows = list(csv.DictReader(f))
-    assert len(rows) == sum(entry["num_requests"] for entry in stats) == len(seen)
+        every = list(csv.DictReader(f))
+    rows = [r for r in every if not r["error"].startswith("Cancelled")]  # cut short at the end
+    assert len(rows) == sum(entry["num_requests"] for entry in stats)
+    assert len(rows) <= len(seen) <= len(every), "a cut-short request may have been sent"
     assert {row["name"] for row in rows} == {"/orders?x=1"} and all(r["ok"] == "1" for r in rows)
     assert not any("Signature" in value for row in rows for value in row.values())
     assert Path(run_dir / "run.json").exists()

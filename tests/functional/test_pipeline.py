@@ -74,6 +74,12 @@ def signed_target(local_stack, tmp_path):
         yield stack, write_target(stack.target, tmp_path / "target.json")
 
 
+def answered(rows: pd.DataFrame) -> pd.DataFrame:
+    """Rows of requests that got an answer: Locust counts those alone; a request the
+    load's end cut short has a row of its own ('Cancelled') that Locust never counts."""
+    return rows[~rows["error"].str.startswith("Cancelled")]
+
+
 def locust_request_count(run_dir: Path) -> int:
     """Locust's own final count (its JSON stats, written at shutdown)."""
     entries = json.loads((run_dir / "locust" / "stats.json").read_text())
@@ -88,8 +94,8 @@ def test_headless_run_records_every_request_and_cold_waves(signed_target, tmp_pa
     )
     assert result.returncode == 0, result.stderr[-2000:]
     rows = load_requests(run_dir)
-    assert len(rows) == locust_request_count(run_dir) > 0
-    assert (rows["status"] == 200).all(), "signed requests must be accepted"
+    assert len(answered(rows)) == locust_request_count(run_dir) > 0
+    assert (answered(rows)["status"] == 200).all(), "signed requests must be accepted"
     cold = rows[rows["cold"] == 1]
     assert set(cold["phase"]) >= {"c1-ramp", "c2-ramp"}, "a wave of cold starts after each gap"
     run = read_run_json(run_dir)
@@ -97,7 +103,8 @@ def test_headless_run_records_every_request_and_cold_waves(signed_target, tmp_pa
     assert "Authorization" not in (run_dir / "requests.csv").read_text()
 
     collected = collect(run_dir, wait_s=30, progress=False)
-    assert collected.complete and collected.records == len(rows)
+    # A cut-short request may have reached the function too: its REPORT is the run's.
+    assert collected.complete and len(answered(rows)) <= collected.records <= len(rows)
     analysis = analyse(run_dir, build_config({}), reports_root=tmp_path / "reports")
     assert analysis.summary.match_rate == 1.0
     assert analysis.summary.of("cold").count == len(cold)
@@ -141,7 +148,7 @@ def test_two_process_run_yields_one_complete_run_dir(signed_target, tmp_path):
     result = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-2000:]
     rows = load_requests(run_dir)
-    assert len(rows) == locust_request_count(run_dir) > 0
+    assert len(answered(rows)) == locust_request_count(run_dir) > 0
     assert rows["worker"].nunique() == 2
     assert list(run_dir.glob("requests*.csv")) == [run_dir / "requests.csv"]
 
@@ -159,7 +166,7 @@ def test_sigterm_mid_run_leaves_parseable_rows(signed_target, tmp_path):
     proc.send_signal(signal.SIGTERM)
     proc.wait(60)
     rows = load_requests(run_dir)
-    assert len(rows) == locust_request_count(run_dir) > 20
+    assert len(answered(rows)) == locust_request_count(run_dir) > 20
     run = read_run_json(run_dir)
     assert run["completed"] is False and run["ended_ms"] > run["started_ms"]
     analysis = analyse(run_dir, build_config({}), reports_root=tmp_path / "reports")

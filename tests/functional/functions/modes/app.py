@@ -46,17 +46,15 @@ def handler(event, context):
     if mode == "printline":
         print(f"line {params.get('tag', '')}")
         return _ok(event, context)
-    if mode == "tmp":  # what /tmp holds when this environment started, then leave a file
+    if mode == "tmp":  # what its temporary folder holds, then leave a file there
         import glob
         import tempfile
 
-        seen = sorted(glob.glob("/tmp/coldbench-mark-*"))
-        with open(f"/tmp/coldbench-mark-{os.getpid()}", "w") as f:
+        tmp = tempfile.gettempdir()  # /tmp itself where the environment has its own
+        seen = sorted(glob.glob(f"{tmp}/coldbench-mark-*"))
+        with open(f"{tmp}/coldbench-mark-{os.getpid()}", "w") as f:
             f.write("x")
-        return {
-            "statusCode": 200,
-            "body": json.dumps({"seen": seen, "tempdir": tempfile.gettempdir()}),
-        }
+        return {"statusCode": 200, "body": json.dumps({"seen": seen, "tempdir": tmp})}
     if mode == "sleep":
         time.sleep(float(params.get("s", "1")))
     if mode == "ticks":
