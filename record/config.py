@@ -210,17 +210,23 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
         if hint is str:
             if not isinstance(value, str):
                 raise ValueError
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                return _toml_value(value)  # a TOML string, quoted as in coldbench.toml
             return value
         if origin is tuple:
             if isinstance(value, str):
-                value = [v.strip() for v in value.split(",") if v.strip()]
+                value = (
+                    _toml_value(value)  # [512, 1024], as coldbench.toml writes it
+                    if value.strip().startswith("[")
+                    else [v.strip() for v in value.split(",") if v.strip()]
+                )
             if not isinstance(value, list | tuple):
                 raise ValueError
             element = typing.get_args(hint)[0]
             return tuple(_coerce(key, element, v) for v in value)
         if origin in (Mapping, dict):
             if isinstance(value, str):
-                value = json.loads(value) if value.strip() else {}
+                value = _table(value)
             if not isinstance(value, Mapping):
                 raise ValueError
             return types.MappingProxyType({str(k): str(v) for k, v in value.items()})
@@ -229,7 +235,38 @@ def _coerce(key: str, hint: Any, value: Any) -> Any:
     else:
         raise AssertionError(f"unsupported type for {key}: {hint}")
     name = getattr(hint, "__name__", str(hint))
-    raise ConfigError(key, f"expected {name}, got {value!r}")
+    forms = _FORMS.get(origin or hint, "")
+    raise ConfigError(key, f"expected {name}, got {value!r}{forms}")
+
+
+# What --set and COLDBENCH_* accept, said when a value is refused.
+_FORMS: dict[Any, str] = {
+    tuple: " (write a list as in coldbench.toml, [512, 1024], or as 512,1024)",
+    Mapping: ' (write a table as in coldbench.toml, { KEY = "value" }, or as JSON)',
+    bool: " (true/false, yes/no, on/off or 1/0)",
+}
+
+
+def _toml_value(text: str) -> Any:
+    """A value written in TOML, as in coldbench.toml (a list, an inline table, a string).
+
+    Raises:
+        ValueError: it is not a TOML value.
+    """
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _table(text: str) -> Any:
+    """An inline TOML table ({ A = "1" }) or a JSON object ({"A": "1"}); empty is {}."""
+    if not text.strip():
+        return {}
+    try:
+        return _toml_value(text)
+    except ValueError:
+        return json.loads(text)
 
 
 # The retention periods CloudWatch Logs accepts (PutRetentionPolicy).

@@ -72,7 +72,12 @@ def build_event(
     lowered = [(k.lower(), v) for k, v in request.headers]
     headers = _joined((k, v) for k, v in lowered if k not in _DROPPED_HEADERS)
     headers.setdefault("x-forwarded-for", request.source_ip)
+    # What a Function URL's edge adds: it is reached over HTTPS on port 443 (the local
+    # URL is plain HTTP on loopback, but the function sees what it would see on AWS).
     headers.setdefault("x-forwarded-proto", "https")
+    headers.setdefault("x-forwarded-port", "443")
+    headers.setdefault("x-amzn-tls-version", "TLSv1.3")
+    headers.setdefault("x-amzn-tls-cipher-suite", "TLS_AES_128_GCM_SHA256")
     headers.setdefault("x-amzn-trace-id", f"Root=1-{int(now):08x}-{uuid.uuid4().hex[:24]}")
     host = headers.get("host", "")
     cookies = [c.strip() for k, v in lowered if k == "cookie" for c in v.split(";") if c.strip()]
@@ -167,11 +172,17 @@ def error_response(status: int, message: str | None, error_type: str = "") -> Ht
     headers = [("Content-Type", "application/json")]
     if error_type:
         headers.append(("x-amzn-ErrorType", error_type))
-    return HttpResponse(status, headers, json.dumps({"Message": message}).encode())
+    body = json.dumps({"Message": message}, separators=(",", ":"))  # compact, as AWS's
+    return HttpResponse(status, headers, body.encode())
 
 
 THROTTLED = (429, "Rate Exceeded.", "TooManyRequestsException")
-FORBIDDEN = (403, "Forbidden", "AccessDeniedException")
+FORBIDDEN = (  # AWS-validated body (LAMBDA-FACTS.md, Function URLs)
+    403,
+    "Forbidden. For troubleshooting Function URL authorization issues, see: "
+    "https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html",
+    "AccessDeniedException",
+)
 TOO_LARGE = (
     413,
     f"Request must be smaller than {MAX_PAYLOAD_BYTES} bytes for the InvokeFunction operation",

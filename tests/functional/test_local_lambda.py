@@ -282,9 +282,16 @@ def test_aws_iam_accepts_signed_and_refuses_unsigned(local_stack):
         assert signed_get(stack.target, "/?mode=echo").status_code == 200
         echoed = signed_get(stack.target, "/?mode=echo").json()
         assert echoed["requestContext"]["authorizer"]["iam"]["accountId"]
+        edge = {k: echoed["headers"][k] for k in ("x-forwarded-proto", "x-forwarded-port")}
+        assert edge == {"x-forwarded-proto": "https", "x-forwarded-port": "443"}
+        assert echoed["headers"]["x-amzn-tls-version"].startswith("TLS")
         unsigned = get(stack)
         assert unsigned.status_code == 403
-        assert unsigned.json() == {"Message": "Forbidden"}
+        assert unsigned.content == (  # byte for byte what AWS answers
+            b'{"Message":"Forbidden. For troubleshooting Function URL authorization issues, '
+            b'see: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"}'
+        )
+        assert unsigned.headers["x-amzn-ErrorType"] == "AccessDeniedException"
         headers = dict(signed_get(stack.target).request.headers)
         headers["Authorization"] = headers["Authorization"][:-4] + "0000"
         assert (

@@ -179,3 +179,33 @@ def test_the_shipped_coldbench_toml_documents_every_key_with_its_default():
             assert key in written.get(section, {}) or (commented and value == ""), (
                 f"{section}.{key} is not documented"
             )
+
+
+def test_set_and_environment_accept_the_toml_that_coldbench_toml_uses(tmp_path):
+    """`--set 'sweep.memory_mb=[512, 1024]'` was refused ("expected int, got '[512'")
+    while 512,1024 worked and tables wanted JSON: a user could not guess."""
+    from coldbench.record.config import load_config, parse_overrides
+
+    toml_forms = parse_overrides(
+        [
+            "sweep.memory_mb=[512, 1024]",
+            'sweep.variants=["naive", "optimized"]',
+            'function.env={ TABLE = "orders", MODE = "fast" }',
+            'load.headers={"x-a" = "1"}',
+            'load.path="/orders?x=1"',
+        ]
+    )
+    config = build_config(toml_forms)
+    assert config.sweep.memory_mb == (512, 1024)
+    assert config.sweep.variants == ("naive", "optimized")
+    assert dict(config.function.env) == {"TABLE": "orders", "MODE": "fast"}
+    assert dict(config.load.headers) == {"x-a": "1"}
+    assert config.load.path == "/orders?x=1"
+    old_forms = build_config(
+        parse_overrides(["sweep.memory_mb=512,1024", 'function.env={"TABLE": "orders"}'])
+    )
+    assert old_forms.sweep.memory_mb == (512, 1024) and old_forms.function.env["TABLE"] == "orders"
+    from_env = load_config(environ={"COLDBENCH_SWEEP_MEMORY_MB": "[256, 2048]"})
+    assert from_env.sweep.memory_mb == (256, 2048)
+    with pytest.raises(ConfigError, match=r"sweep.memory_mb.*\[512, 1024\]"):
+        build_config(parse_overrides(["sweep.memory_mb=[512, oops]"]))
