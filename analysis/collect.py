@@ -48,23 +48,17 @@ class CollectResult:
     logs_dropped: dict[str, int]
 
 
-def expected_invocations(run_dir: Path) -> int:
-    """Requests that reached the function (had a request id and were not refused)."""
-    count = 0
+def recorded_requests(run_dir: Path) -> tuple[int, set[str]]:
+    """In one pass over the run's rows: how many requests reached the function (had a
+    request id and were not refused), and every request id the client recorded."""
+    reached, ids = 0, set()
     for path in sorted(run_dir.glob("requests*.csv")):
         with path.open(newline="") as f:
             for row in csv.DictReader(f):
-                count += reached_function(row.get("request_id") or "", row.get("status") or "")
-    return count
-
-
-def requested_ids(run_dir: Path) -> set[str]:
-    """Every request id the client recorded."""
-    ids: set[str] = set()
-    for path in sorted(run_dir.glob("requests*.csv")):
-        with path.open(newline="") as f:
-            ids.update(row.get("request_id") or "" for row in csv.DictReader(f))
-    return ids - {""}
+                request_id = row.get("request_id") or ""
+                reached += reached_function(request_id, row.get("status") or "")
+                ids.add(request_id)
+    return reached, ids - {""}
 
 
 def collect(
@@ -82,7 +76,7 @@ def collect(
     end_ms = (run.ended_ms or int(time.time() * 1000)) + 120_000
     json_format = target.function.log_format == "JSON"
     pattern = '"platform.report"' if json_format else '"REPORT RequestId"'
-    expected = expected_invocations(run_dir)
+    expected, requested = recorded_requests(run_dir)
     settle_s = settle_s if settle_s is not None else (3.0 if target.kind == "local" else 60.0)
     deadline = time.monotonic() + wait_s
     bar = Progress("collect", expected, "REPORT records") if progress else None
@@ -129,7 +123,7 @@ def collect(
             skipped_events=skipped,
             logs_dropped=dropped,
             other_records=len(others),
-            without_request=len(set(found) - requested_ids(run_dir)),
+            without_request=len(set(found) - requested),
             metrics_invocations=invocations,
             metrics_complete=metrics_complete,
             complete=complete,

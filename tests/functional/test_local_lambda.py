@@ -50,6 +50,23 @@ def reports(stack, expected: int, timeout_s: float = 15) -> dict[str, dict]:
     return found
 
 
+def datapoints(stack, metric: str, stat: str, period_s: int = 1) -> list[dict]:
+    """A metric's datapoints around now, read with boto3 from the stack's CloudWatch,
+    once the metrics of the seconds just past have been shipped."""
+    time.sleep(2.5)  # metrics are shipped once their second has closed
+    cloudwatch = local_aws_client("cloudwatch", stack.target.cloudwatch_endpoint)
+    now = time.time()
+    return cloudwatch.get_metric_statistics(
+        Namespace="AWS/Lambda",
+        MetricName=metric,
+        Dimensions=[{"Name": "FunctionName", "Value": stack.function_name}],
+        StartTime=now - 60,
+        EndTime=now + 60,
+        Period=period_s,
+        Statistics=[stat],
+    )["Datapoints"]
+
+
 def test_cold_then_warm_with_init_duration_only_on_cold(local_stack):
     with local_stack() as stack:
         first = get(stack)
@@ -306,19 +323,8 @@ def test_metrics_readable_with_boto3(local_stack):
     with local_stack() as stack:
         for _ in range(3):
             get(stack)
-        time.sleep(2.5)  # metrics are shipped once their second has closed
-        cloudwatch = local_aws_client("cloudwatch", stack.target.cloudwatch_endpoint)
-        now = time.time()
-        result = cloudwatch.get_metric_statistics(
-            Namespace="AWS/Lambda",
-            MetricName="Invocations",
-            Dimensions=[{"Name": "FunctionName", "Value": stack.function_name}],
-            StartTime=now - 60,
-            EndTime=now + 60,
-            Period=60,
-            Statistics=["Sum"],
-        )
-        assert sum(p["Sum"] for p in result["Datapoints"]) == pytest.approx(3)
+        points = datapoints(stack, "Invocations", "Sum", period_s=60)
+        assert sum(p["Sum"] for p in points) == pytest.approx(3)
 
 
 def test_provisioned_environment_that_dies_is_replaced(local_stack):
@@ -376,19 +382,7 @@ def test_concurrency_metric_log_retention_and_json_records_as_lambda_writes_them
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(lambda _: get(stack, "/?mode=sleep&s=1.5"), range(8)))
         assert all(a.status_code == 200 for a in answers)
-        time.sleep(2.5)  # metrics are shipped once their second has closed
-        cloudwatch = local_aws_client("cloudwatch", stack.target.cloudwatch_endpoint)
-        now = time.time()
-        result = cloudwatch.get_metric_statistics(
-            Namespace="AWS/Lambda",
-            MetricName="ConcurrentExecutions",
-            Dimensions=[{"Name": "FunctionName", "Value": stack.function_name}],
-            StartTime=now - 60,
-            EndTime=now + 60,
-            Period=1,
-            Statistics=["Maximum"],
-        )
-        peaks = sorted(p["Maximum"] for p in result["Datapoints"])
+        peaks = sorted(p["Maximum"] for p in datapoints(stack, "ConcurrentExecutions", "Maximum"))
         assert peaks and peaks[-1] == 8, peaks
         assert sum(1 for p in peaks if p == 8) >= 1, "every second of the 1.5 s had all 8 busy"
         logs = logs_client(stack.target)
