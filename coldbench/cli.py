@@ -12,7 +12,13 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-from coldbench.infra.local.sigv4 import LOCAL_ACCESS_KEY, LOCAL_SECRET_KEY
+import boto3
+from botocore.credentials import Credentials
+from botocore.exceptions import BotoCoreError, ClientError
+
+from coldbench.infra.errors import LocalLambdaError
+from coldbench.infra.local.sigv4 import LOCAL_ACCESS_KEY, LOCAL_CREDENTIALS, LOCAL_SECRET_KEY
+from coldbench.infra.localaws.server import LocalAws
 from coldbench.record.config import Config, load_config, parse_overrides
 from coldbench.record.errors import ColdbenchError
 from coldbench.record.target import Target
@@ -87,6 +93,27 @@ def build_parser() -> argparse.ArgumentParser:
     local.add_argument("--memory", type=int, help="function.memory_mb")
     local.add_argument("--keep-alive", type=float, help="keep-alive seconds (fixed)")
 
+    local_aws = _command(
+        sub,
+        "local-aws",
+        "rehearse the AWS path: a stand-in for AWS on 127.0.0.1 until Ctrl-C",
+        "Answers the Lambda, IAM, STS, CloudWatch Logs, CloudWatch and tagging APIs the AWS\n"
+        "path calls. Point AWS_ENDPOINT_URL at it (any credentials: Function URLs with\n"
+        "AWS_IAM accept requests signed with the ones it was started with), then run\n"
+        "`coldbench up/run/down --target aws` unchanged; functions run in local environments.",
+        "  coldbench local-aws --port 4566\n"
+        "  AWS_ENDPOINT_URL=http://127.0.0.1:4566 coldbench run --target aws --yes\n"
+        "  coldbench local-aws --log-delay 3      logs reach CloudWatch 3 s late, as on AWS",
+    )
+    local_aws.add_argument("--port", type=int, default=0, help="port (default: any free port)")
+    local_aws.add_argument(
+        "--log-delay",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="hold logs and metrics back this long before CloudWatch has them (0..60)",
+    )
+
     run = _command(
         sub,
         "run",
@@ -132,12 +159,14 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument(
         "--yes", action="store_true", help="confirm a plan above cost.confirm_above_usd"
     )
-    _command(
+    down = _command(
         sub,
         "down",
         "delete everything `up` created, found by tag (make teardown)",
-        examples="  coldbench down --target aws",
+        "Deletes only what carries this stack's tag; a second `down` finds nothing to do.",
+        examples="  coldbench down --target aws --yes",
     )
+    down.add_argument("--yes", action="store_true", help="accepted for scripts; down never asks")
     _command(
         sub,
         "recycle",
@@ -186,7 +215,8 @@ def resolve_config(args: argparse.Namespace) -> Config:
     if getattr(args, "source", None):
         put("function", "variant", "custom")
     put("function", "memory_mb", getattr(args, "memory", None))
-    put("local", "port", getattr(args, "port", None))
+    if args.command != "local-aws":  # its --port is the endpoint's, not the URL's
+        put("local", "port", getattr(args, "port", None))
     keep_alive = getattr(args, "keep_alive", None)
     put("local", "keep_alive_min_s", keep_alive)
     put("local", "keep_alive_max_s", keep_alive)
@@ -222,6 +252,48 @@ def cmd_local(config: Config) -> int:
     return 0
 
 
+def cmd_local_aws(config: Config, port: int, log_delay_s: float) -> int:
+    if not 0 <= log_delay_s <= 60:
+        raise LocalLambdaError(f"--log-delay {log_delay_s}: give 0 to 60 seconds")
+    found = boto3.session.Session(profile_name=config.target.profile or None).get_credentials()
+    credentials = found.get_frozen_credentials() if found is not None else LOCAL_CREDENTIALS
+
+    async def serve() -> None:
+        pair = Credentials(credentials.access_key, credentials.secret_key)
+        stack = LocalAws(config, pair, log_delay_s)
+        endpoint = await stack.start(port)
+        print(f"local-aws: AWS APIs at {endpoint} (Lambda here; IAM, STS, CloudWatch by moto)")
+        if found is None:
+            print(
+                "no credentials in this environment: AWS_IAM Function URLs accept the dummy "
+                f"pair\n  export AWS_ACCESS_KEY_ID={LOCAL_ACCESS_KEY} "
+                f"AWS_SECRET_ACCESS_KEY={LOCAL_SECRET_KEY}"
+            )
+        else:
+            print(
+                f"AWS_IAM Function URLs accept requests signed with access key "
+                f"{credentials.access_key[:4]}… (the credentials this was started with)"
+            )
+        print(
+            f"in another shell:\n  export AWS_ENDPOINT_URL={endpoint}\n"
+            "  coldbench up --target aws --yes && coldbench run --target aws --yes\n"
+            "Ctrl-C to stop",
+            flush=True,
+        )
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await stack.stop()
+            print("local-aws stopped; no environments left running", flush=True)
+
+    asyncio.run(serve())
+    return 0
+
+
 def local_credentials_hint(target: Target) -> str:
     """How to call an AWS_IAM local URL from outside: its dummy credentials (not secret)."""
     return (
@@ -244,18 +316,23 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.command != "local":  # `local` handles signals in its event loop
+    if args.command not in ("local", "local-aws"):  # they handle signals in their loops
         signal.signal(signal.SIGTERM, _terminate)
     try:
         config = resolve_config(args)
         if args.command == "local":
             return cmd_local(config)
+        if args.command == "local-aws":
+            return cmd_local_aws(config, args.port, args.log_delay)
         from coldbench import pipeline
 
         handler = getattr(pipeline, f"cmd_{args.command}")
         return handler(config, args)
     except ColdbenchError as exc:
         print(f"coldbench: {exc}", file=sys.stderr)
+        return 2
+    except (ClientError, BotoCoreError) as exc:  # AWS (or local-aws) refused a call
+        print(f"coldbench: AWS refused: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("coldbench: interrupted", file=sys.stderr)

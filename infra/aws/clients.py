@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
+from botocore.exceptions import ClientError
 
 from coldbench.record.config import Config
 from coldbench.record.target import Target
@@ -17,6 +20,30 @@ BASIC_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExe
 NONCE_VAR = "COLDBENCH_NONCE"
 ALIAS = "live"
 URL_STATEMENTS = ("coldbench-url-public", "coldbench-url-public-invoke")
+
+
+BUSY = "The operation cannot be performed at this time"  # Lambda: an update is running
+BUSY_TRIES = 12  # about 80 s of waiting, 1 s doubling to 10 s apart
+
+
+def while_busy(
+    call: Callable[..., Any], sleep: Callable[[float], None] = time.sleep, **kwargs: Any
+) -> Any:
+    """Call a Lambda API that changes a function; while another change of it is still
+    in progress (``ResourceConflictException``, "The operation cannot be performed at
+    this time"), wait and try again rather than fail. Any other conflict is raised."""
+    for attempt in range(BUSY_TRIES):
+        try:
+            return call(**kwargs)
+        except ClientError as exc:
+            error = exc.response.get("Error", {})
+            busy = error.get("Code") == "ResourceConflictException" and BUSY in str(
+                error.get("Message", "")
+            )
+            if not busy or attempt == BUSY_TRIES - 1:
+                raise
+            sleep(min(2.0**attempt, 10.0))
+    raise AssertionError("unreachable")
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,14 @@ import time
 
 from botocore.exceptions import ClientError
 
-from coldbench.infra.aws.clients import NONCE_VAR, TAG_STACK, Clients, Names, target_clients
+from coldbench.infra.aws.clients import (
+    NONCE_VAR,
+    TAG_STACK,
+    Clients,
+    Names,
+    target_clients,
+    while_busy,
+)
 from coldbench.infra.aws.provisioner import _code, _env
 from coldbench.infra.errors import ProvisionError, WaitTimeout
 from coldbench.record.config import Config
@@ -24,7 +31,9 @@ def recycle_function(target: Target, clients: Clients | None = None, timeout_s: 
     current = lam.get_function_configuration(FunctionName=name)
     env = dict(_env(current))
     nonce = env[NONCE_VAR] = str(time.time_ns())
-    updated = lam.update_function_configuration(FunctionName=name, Environment={"Variables": env})
+    updated = while_busy(
+        lam.update_function_configuration, FunctionName=name, Environment={"Variables": env}
+    )
     deadline = time.monotonic() + timeout_s
     while True:
         state = lam.get_function_configuration(FunctionName=name)

@@ -24,6 +24,7 @@ from coldbench.infra.aws.clients import (
     URL_STATEMENTS,
     Clients,
     Names,
+    while_busy,
 )
 from coldbench.infra.aws.preflight import Plan
 from coldbench.infra.errors import ProvisionError, WaitTimeout
@@ -151,13 +152,17 @@ class Provisioner:
         if current.get("CodeSha256") != code_sha or current.get("Architectures", ["x86_64"]) != [
             fn.architecture
         ]:
-            lam.update_function_code(
-                FunctionName=name, ZipFile=package.zip_bytes, Architectures=[fn.architecture]
+            while_busy(
+                lam.update_function_code,
+                self.sleep,
+                FunctionName=name,
+                ZipFile=package.zip_bytes,
+                Architectures=[fn.architecture],
             )
             self.changes.append(f"updated code of {name} ({package.size} bytes)")
             _wait(self.clients, "function_updated_v2", f"code update of {name}", FunctionName=name)
         if _differs(current, desired):
-            lam.update_function_configuration(FunctionName=name, **desired)
+            while_busy(lam.update_function_configuration, self.sleep, FunctionName=name, **desired)
             self.changes.append(f"updated configuration of {name}")
             _wait(
                 self.clients, "function_updated_v2", f"configuration of {name}", FunctionName=name
@@ -210,9 +215,8 @@ class Provisioner:
         """Publish a version, point the alias at it, provision it and wait until READY."""
         lam, name = self.clients.lambda_, self.names.function
         wanted = self.config.function.provisioned_concurrency
-        version = lam.publish_version(FunctionName=name)[
-            "Version"
-        ]  # same code+config: same version
+        # Same code and configuration: Lambda returns the same version.
+        version = while_busy(lam.publish_version, self.sleep, FunctionName=name)["Version"]
         try:
             alias = lam.get_alias(FunctionName=name, Name=ALIAS)
             if alias["FunctionVersion"] != version:

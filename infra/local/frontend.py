@@ -15,6 +15,7 @@ import time
 import uuid
 
 from aiohttp import web
+from botocore.credentials import Credentials
 
 from coldbench.infra.local import sigv4
 from coldbench.infra.local.events import (
@@ -34,20 +35,35 @@ log = logging.getLogger(__name__)
 
 
 class FunctionUrl:
+    """One Function URL in front of one pool. ``coldbench local-aws`` subclasses it: its
+    URLs find their pool, auth type and CORS per request, and ``NONE`` needs the
+    resource policy's permissions."""
+
     def __init__(
         self,
-        pool: Pool,
+        pool: Pool | None,
         *,
         auth: str,
         region: str,
         url_id: str,
         cors_allow_origins: tuple[str, ...] = (),
+        credentials: Credentials = sigv4.LOCAL_CREDENTIALS,
     ):
         self.pool = pool
         self.auth = auth
         self.region = region
         self.url_id = url_id
         self.cors_allow_origins = cors_allow_origins
+        self.credentials = credentials
+
+    async def route(self) -> Pool:
+        """The pool that serves this request."""
+        assert self.pool is not None
+        return self.pool
+
+    def public_allowed(self) -> bool:
+        """Whether an ``NONE`` URL may answer (on AWS: both resource-policy permissions)."""
+        return True
 
     def server(self) -> web.Server:
         """aiohttp's low-level server: every path is the function, so no router."""
@@ -62,9 +78,10 @@ class FunctionUrl:
 
     async def handle(self, request: web.BaseRequest) -> web.StreamResponse:
         started = time.perf_counter()
-        response = await self._respond(request)
+        pool = await self.route()
+        response = await self._respond(request, pool)
         status = response.status
-        self.pool.telemetry.metrics(
+        pool.telemetry.metrics(
             [
                 ("UrlRequestCount", 1, "Count"),
                 ("Url4xxCount", 1 if 400 <= status < 500 else 0, "Count"),
@@ -74,7 +91,7 @@ class FunctionUrl:
         )
         return response
 
-    async def _respond(self, request: web.BaseRequest) -> web.StreamResponse:
+    async def _respond(self, request: web.BaseRequest, pool: Pool) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
         if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
             return _send(error_response(*TOO_LARGE), request_id)
@@ -87,11 +104,16 @@ class FunctionUrl:
         iam = None
         if self.auth == "AWS_IAM":
             url = f"http://{request.host}{request.raw_path}"
-            reason = sigv4.verify(request.method, url, headers, body, self.region)
+            reason = sigv4.verify(
+                request.method, url, headers, body, self.region, credentials=self.credentials
+            )
             if reason is not None:
                 log.debug("refused unsigned or badly signed request: %s", reason)
                 return _send(error_response(*FORBIDDEN), request_id)
-            iam = _iam_identity()
+            iam = _iam_identity(self.credentials.access_key)
+        elif not self.public_allowed():
+            log.debug("refused: the resource policy does not allow a public URL")
+            return _send(error_response(*FORBIDDEN), request_id)
         cors = self._cors_headers(request)
         if (
             cors
@@ -111,7 +133,7 @@ class FunctionUrl:
             return _send(error_response(*TOO_LARGE), request_id)
         trace_id = event["headers"]["x-amzn-trace-id"]
         try:
-            result = await self.pool.invoke(payload, request_id, trace_id)
+            result = await pool.invoke(payload, request_id, trace_id)
         except Throttled:
             return _send(error_response(*THROTTLED), request_id)
         if not result.ok:
@@ -135,10 +157,10 @@ class FunctionUrl:
         ]
 
 
-def _iam_identity() -> dict:
+def _iam_identity(access_key: str) -> dict:
     account = sigv4.LOCAL_ACCOUNT_ID
     return {
-        "accessKey": sigv4.LOCAL_ACCESS_KEY,
+        "accessKey": access_key,
         "accountId": account,
         "callerId": "AIDACOLDBENCHLOCAL",
         "cognitoIdentity": None,

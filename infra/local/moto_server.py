@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -21,8 +22,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 class MotoServer:
     """A moto server on loopback: the local CloudWatch Logs and metrics endpoint."""
 
-    def __init__(self, host: str = "127.0.0.1"):
+    def __init__(self, host: str = "127.0.0.1", env: dict[str, str] | None = None):
         self.host = host
+        self.env = env or {}
         self.port = free_port(host)
         self.proc: subprocess.Popen | None = None
 
@@ -34,7 +36,12 @@ class MotoServer:
         cmd = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
         if SETPRIV:
             cmd = [SETPRIV, "--pdeathsig", "KILL", "--", *cmd]  # dies with us, however we end
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, **self.env},
+        )
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

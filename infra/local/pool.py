@@ -19,7 +19,8 @@ import contextlib
 import logging
 import random
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from coldbench.infra.local.cgroups import CpuScaler
 from coldbench.infra.local.children import watch_children_with_pidfd
@@ -78,6 +79,9 @@ class Pool:
             "replaced": 0,
         }
         self._stopping = False
+        # Environments of the same function that this pool does not hold (other versions'
+        # pools) count against the same concurrency limit.
+        self.active_elsewhere: Callable[[], int] = lambda: 0
 
     # -- lifecycle of the pool ---------------------------------------------------------
     async def start(self) -> None:
@@ -113,6 +117,29 @@ class Pool:
         await asyncio.gather(*(self._provision_one() for _ in range(self.settings.provisioned)))
         return len(retired)
 
+    async def provision(self, count: int) -> None:
+        """Keep ``count`` provisioned environments: more are initialised, extra ones retire."""
+        self.settings = replace(self.settings, provisioned=count)
+        kept = [e for e in self.envs.values() if not e.on_demand and not e.retire]
+        for env in kept[count:]:
+            env.retire = True
+            if env in self._idle_provisioned:
+                self._idle_provisioned.remove(env)
+                env.kill()
+        await asyncio.gather(*(self._provision_one() for _ in range(count - len(kept))))
+
+    def provisioned_ready(self) -> int:
+        """Provisioned environments initialised and serving (idle or busy)."""
+        return sum(
+            1
+            for e in self.envs.values()
+            if not e.on_demand and not e.retire and e.state in ("idle", "busy")
+        )
+
+    def active(self) -> int:
+        """Environments initialising or busy: what counts against the concurrency limit."""
+        return sum(1 for e in self.envs.values() if e.state in ("init", "busy") and not e.retire)
+
     def status(self) -> dict:
         states: dict[str, int] = {}
         for env in self.envs.values():
@@ -125,9 +152,6 @@ class Pool:
         }
 
     # -- environments ------------------------------------------------------------------
-    def _active(self) -> int:
-        return sum(1 for e in self.envs.values() if e.state in ("init", "busy") and not e.retire)
-
     async def _spawn(self, init_type: str, log_stream: str = "") -> Environment:
         """A new environment; with ``log_stream``, the suppressed init of one whose init
         ran out of time (the same execution environment: no new INIT_START)."""
@@ -261,7 +285,7 @@ class Pool:
                 env = idle.pop()
                 env.state = "busy"
                 return env, False
-        if self._active() >= self.settings.concurrency_limit:
+        if self.active() + self.active_elsewhere() >= self.settings.concurrency_limit:
             self.counters["throttles"] += 1
             self.telemetry.metric("Throttles", 1)
             raise Throttled

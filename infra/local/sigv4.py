@@ -1,8 +1,8 @@
 """Verify SigV4-signed requests as an ``AWS_IAM`` Function URL does.
 
 The local Lambda knows one credential pair, :data:`LOCAL_CREDENTIALS` — a documented
-dummy, like moto's ``testing`` keys, not a secret. A request is accepted only if its
-signature recomputes exactly with that pair, for service ``lambda`` and the target's
+dummy, like moto's ``testing`` keys, not a secret; ``coldbench local-aws`` knows the pair it
+was started with. A request is accepted only if its signature recomputes exactly with it, for service ``lambda`` and the target's
 region, within five minutes of now. Nothing here logs or stores a signature.
 """
 
@@ -38,6 +38,7 @@ def verify(
     body: bytes,
     region: str,
     now: float | None = None,
+    credentials: Credentials = LOCAL_CREDENTIALS,
 ) -> str | None:
     """Check a request's SigV4 signature.
 
@@ -51,7 +52,7 @@ def verify(
     match = _AUTH_RE.fullmatch(lowered.get("authorization", "").strip())
     if not match:
         return "missing or malformed Authorization header"
-    if match["akid"] != LOCAL_CREDENTIALS.access_key:
+    if match["akid"] != credentials.access_key:
         return "unknown access key"
     if match["service"] != "lambda" or match["region"] != region:
         return "credential scope does not match service lambda in this region"
@@ -71,7 +72,9 @@ def verify(
     signed = {name: lowered.get(name, "") for name in signed_names}
     request = AWSRequest(method=method, url=url, data=body, headers=signed)
     request.context["timestamp"] = amz_date
-    signer = SigV4Auth(LOCAL_CREDENTIALS, "lambda", region)
+    signer = SigV4Auth(
+        Credentials(credentials.access_key, credentials.secret_key), "lambda", region
+    )
     string_to_sign = signer.string_to_sign(request, signer.canonical_request(request))
     expected = signer.signature(string_to_sign, request)
     if not hmac.compare_digest(expected, match["signature"]):

@@ -35,7 +35,7 @@ from coldbench.record.target import FunctionSnapshot, Target
 log = logging.getLogger(__name__)
 
 
-def _work_root() -> str | None:
+def work_root() -> str | None:
     """Where the unpacked code lives: outside /tmp (each environment gets its own /tmp,
     which would hide it), in /var/tmp where there is one."""
     var_tmp = Path("/var/tmp")
@@ -53,7 +53,7 @@ class LocalLambda:
         self.cloudwatch_endpoint = cloudwatch_endpoint
         self._moto: MotoServer | None = None
         self._runners: list[web.BaseRunner] = []
-        self._workdir = tempfile.TemporaryDirectory(prefix="coldbench-local-", dir=_work_root())
+        self._workdir = tempfile.TemporaryDirectory(prefix="coldbench-local-", dir=work_root())
         self.pool: Pool | None = None
         self.target: Target | None = None
         self.cpu = cgroups.CpuScaler("off")

@@ -120,12 +120,14 @@ class Telemetry:
         log_format: str = "JSON",
         version: str = "$LATEST",
         retention_days: int = 0,
+        delay_s: float = 0.0,
     ):
         self.function_name = function_name
         self.log_group = log_group
         self.json_format = log_format == "JSON"
         self.version = version
         self.retention_days = retention_days
+        self.delay_s = delay_s  # hold events this long before delivery: late logs, as on AWS
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=region
         )
@@ -218,7 +220,9 @@ class Telemetry:
     def flush(self, final: bool = False) -> None:
         with self._lock:
             events, self._events = self._events, defaultdict(list)
-            now = int(time.time())
+            if self.delay_s and not final:
+                events = self._hold_back(events)
+            now = int(time.time() - (0 if final else self.delay_s))
             ready = {k: v for k, v in self._metrics.items() if final or k[0] < now}
             for key in ready:
                 del self._metrics[key]
@@ -236,6 +240,19 @@ class Telemetry:
         self._report_dropped(final)
         if ready:
             self._put_metrics(ready)
+
+    def _hold_back(self, events: dict[str, list[dict]]) -> dict[str, list[dict]]:
+        """The events older than the delivery delay; the younger ones wait (under the lock)."""
+        cutoff = int((time.time() - self.delay_s) * 1000)
+        due: dict[str, list[dict]] = {}
+        for stream, batch in events.items():
+            ready = [e for e in batch if e["timestamp"] <= cutoff]
+            waiting = [e for e in batch if e["timestamp"] > cutoff]
+            if ready:
+                due[stream] = ready
+            if waiting:
+                self._events[stream].extend(waiting)
+        return due
 
     def _deliver(self, stream: str, batch: list[dict], attempts: int) -> None:
         """Send one batch; halve a refused one; keep a failed one for a retry."""

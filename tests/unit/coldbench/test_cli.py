@@ -73,9 +73,10 @@ def test_help_is_written_for_users(capsys):
     assert "sys.exit" not in text and "examples:" in text and "coldbench run" in text
     sub = next(a for a in parser._actions if a.dest == "command")
     for name, command in sub.choices.items():
-        own = command.format_help()
+        assert "usage: coldbench" in command.format_help(), name
         assert command.description and len(command.description) > 20, name
-        assert ("--yes" in own) == (name in {"run", "sweep", "up"}), name
+        offers_yes = "--yes" in command._option_string_actions
+        assert offers_yes == (name in {"run", "sweep", "up", "down"}), name
     assert "port of the web UI" in sub.choices["ui"].format_help()
     with pytest.raises(SystemExit) as exited:
         main(["--version"])
