@@ -11,7 +11,7 @@ ARGS ?=
 TARGET_FLAG := $(if $(TARGET),--target $(TARGET),)
 WORKERS_FLAG := $(if $(WORKERS),--workers $(WORKERS),)
 
-.PHONY: setup test test-fast loadtest ui deploy teardown report sweep bench lint typecheck format clean
+.PHONY: setup test test-fast loadtest ui local-aws deploy teardown report sweep bench lint typecheck format clean
 
 setup: $(STAMP)
 
@@ -50,6 +50,9 @@ loadtest: setup
 
 ui: setup
 	$(BIN)/coldbench ui $(TARGET_FLAG) $(WORKERS_FLAG) $(ARGS)
+
+local-aws: setup
+	$(BIN)/coldbench local-aws --port $(or $(PORT),4566) $(ARGS)
 
 deploy: setup
 	$(BIN)/coldbench up --target $(or $(TARGET),aws) $(ARGS)

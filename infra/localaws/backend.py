@@ -63,6 +63,11 @@ def _invalid(message: str) -> ApiError:
     return ApiError("InvalidParameterValueException", message)
 
 
+def _no_weights(params: dict[str, Any]) -> None:
+    if (params.get("RoutingConfig") or {}).get("AdditionalVersionWeights"):
+        raise _invalid("coldbench local-aws does not emulate aliases with weights")
+
+
 class LambdaBackend:
     def __init__(
         self,
@@ -182,8 +187,17 @@ class LambdaBackend:
 
     def _config(self, params: dict[str, Any], base: VersionConfig | None, name: str):
         """A version configuration from CreateFunction / UpdateFunctionConfiguration input."""
-        if params.get("Layers"):
-            raise _invalid("coldbench local-aws does not emulate layers")
+        unsupported = {
+            "Layers": bool(params.get("Layers")),
+            "VpcConfig": bool((params.get("VpcConfig") or {}).get("SubnetIds")),
+            "SnapStart": (params.get("SnapStart") or {}).get("ApplyOn", "None") != "None",
+            "FileSystemConfigs": bool(params.get("FileSystemConfigs")),
+            "CodeSigningConfigArn": bool(params.get("CodeSigningConfigArn")),
+            "ImageConfig": bool(params.get("ImageConfig")),
+        }
+        for key, used in unsupported.items():
+            if used:
+                raise _invalid(f"coldbench local-aws does not emulate {key}")
         logging = params.get("LoggingConfig") or {}
         env = (params.get("Environment") or {}).get("Variables")
         default_group = f"/aws/lambda/{name}"
@@ -378,6 +392,7 @@ class LambdaBackend:
             raise ApiError(
                 "ResourceNotFoundException", f"Function not found: {fn.qualified_arn(version)}"
             )
+        _no_weights(params)
         fn.aliases[name] = Alias(name, version, revision(), params.get("Description") or "")
         return self._alias_out(fn, fn.aliases[name])
 
@@ -388,6 +403,7 @@ class LambdaBackend:
     def update_alias(self, params: dict) -> dict:
         fn, _ = self.function(params["FunctionName"])
         alias = self._alias(fn, params["Name"])
+        _no_weights(params)
         if params.get("RevisionId") and params["RevisionId"] != alias.revision_id:
             raise ApiError("PreconditionFailedException", "The Revision Id provided does not match")
         version = params.get("FunctionVersion") or alias.version

@@ -87,13 +87,15 @@ class LocalAws:
         while processes_of(self.stack) and time.monotonic() < deadline:
             time.sleep(0.2)
         assert processes_of(self.stack) == [], "local-aws left processes behind"
+        assert SECRET_KEY not in self.proc.stdout.read(), "local-aws printed the secret"
         return code
 
 
 @pytest.fixture
 def local_aws(tmp_path):
     (tmp_path / "coldbench.toml").write_text(SETTINGS)
-    server = LocalAws(tmp_path, f"cbla{uuid.uuid4().hex[:6]}")
+    # Logs reach CloudWatch 2 s late, as on AWS: the collector has to wait for them.
+    server = LocalAws(tmp_path, f"cbla{uuid.uuid4().hex[:6]}", "--log-delay", "2")
     try:
         yield server
     finally:
@@ -217,6 +219,9 @@ def test_up_run_provisioned_run_down_against_local_aws(local_aws, monkeypatch):
     assert "no resources tagged" in ok(local_aws.coldbench("status", "--target", "aws"))
     logs = clients.logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]
     assert logs == []
+    for path in cwd.rglob("*"):
+        if path.is_file():
+            assert SECRET_KEY.encode() not in path.read_bytes(), path
     assert local_aws.stop(signal.SIGTERM) == 0
 
 
