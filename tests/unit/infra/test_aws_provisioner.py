@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from moto import mock_aws
 
 from coldbench.infra.aws import manage, provisioner
-from coldbench.infra.aws.clients import TAG_STACK, make_clients, target_clients
+from coldbench.infra.aws.clients import TAG_STACK, make_clients, target_clients, while_busy
 from coldbench.infra.aws.preflight import preflight
 from coldbench.infra.errors import PreflightError
 from coldbench.record.config import build_config
@@ -256,3 +256,28 @@ def test_recycle_at_a_gap_uses_the_runs_profile_not_the_default(aws, tmp_path, m
     used = target_clients(target).lambda_._request_signer._credentials
     assert used.access_key == "AKIABENCHPROFILE"
     manage.recycle_function(target, timeout_s=10)  # moto accepts any key: it runs through
+
+
+def test_a_change_waits_out_an_update_in_progress_but_not_another_conflict():
+    """Lambda answers a change during an update with ResourceConflictException: that one
+    is retried; a conflict of another kind (a statement id taken) is not."""
+    lam = boto3.client("lambda", region_name="us-east-1")
+    busy = "The operation cannot be performed at this time. An update is in progress for x"
+    waits: list[float] = []
+    with Stubber(lam) as stub:
+        stub.add_client_error("publish_version", "ResourceConflictException", busy)
+        stub.add_client_error("publish_version", "ResourceConflictException", busy)
+        stub.add_response("publish_version", {"Version": "3"}, {"FunctionName": "f"})
+        assert while_busy(lam.publish_version, waits.append, FunctionName="f")["Version"] == "3"
+        assert waits == [1.0, 2.0]
+        stub.add_client_error("add_permission", "ResourceConflictException", "sid exists")
+        with pytest.raises(ClientError):
+            while_busy(
+                lam.add_permission,
+                waits.append,
+                FunctionName="f",
+                StatementId="s",
+                Action="lambda:InvokeFunction",
+                Principal="*",
+            )
+    assert waits == [1.0, 2.0]

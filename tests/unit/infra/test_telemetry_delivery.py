@@ -230,3 +230,17 @@ def test_logs_dropped_record_parses_and_others_do_not():
     assert parse_logs_dropped(report(1)) is None
     assert parse_logs_dropped('{"type": "platform.report"}') is None
     assert parse_logs_dropped("{not json") is None
+
+
+def test_a_delivery_delay_holds_young_events_back_until_the_end(endpoint):
+    """``local-aws --log-delay``: logs reach CloudWatch late, as on AWS."""
+    group = "/aws/lambda/delayed"
+    t = telemetry(endpoint, group)
+    t.delay_s = 30.0
+    now = time.time()
+    t.log("s", "old enough", now - 60)
+    t.log("s", "too young", now)
+    t.flush()
+    assert stored(endpoint, group) == ["old enough"]
+    t.flush(final=True)  # stopping delivers everything
+    assert stored(endpoint, group) == ["old enough", "too young"]
