@@ -49,6 +49,9 @@ def one_screen(summary: Summary) -> str:
             f"SLO {verdict.name} < {slo_number(verdict.name, verdict.threshold)}: "
             f"{slo_number(verdict.name, verdict.actual)} {verdict.verdict}"
         )
+    if summary.function_errors:
+        named = ", ".join(f"{kind} ×{n}" for kind, n in summary.function_errors.items())
+        lines.append(f"function errors (REPORT records): {named}")
     lost = summary.lost_telemetry
     if lost.log_events:
         lines.append(

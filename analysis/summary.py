@@ -16,7 +16,7 @@ import pandas as pd
 from coldbench.analysis import stats
 from coldbench.analysis.join import join, load_init, load_platform, load_requests
 from coldbench.record.config import Config
-from coldbench.record.rundir import RunRecord, write_json_atomic
+from coldbench.record.rundir import REPORTS_DIR, RunRecord, write_json_atomic
 from coldbench.record.summary import (
     CLASSES,
     ClassStats,
@@ -25,8 +25,6 @@ from coldbench.record.summary import (
     Unmatched,
     finite,
 )
-
-REPORTS_DIR = Path("reports")
 
 
 @dataclass(frozen=True)
@@ -76,6 +74,8 @@ def build_summary(run: RunRecord, df: pd.DataFrame, config: Config) -> Summary:
         failed["error"] != "", "HTTP " + failed["status"].astype("Int64").astype(str)
     )
     errors = labels.value_counts()
+    platform_errors = df["error_type"].dropna().astype(str)
+    function_errors = platform_errors[platform_errors != ""].value_counts()
     dropped = run.collection.logs_dropped if run.collection else {}
     function = run.target.function
     return Summary(
@@ -104,6 +104,7 @@ def build_summary(run: RunRecord, df: pd.DataFrame, config: Config) -> Summary:
         classes=classes,
         phases=stats.group_stats(df, "phase"),
         errors={str(k): int(v) for k, v in errors.items()},
+        function_errors={str(k): int(v) for k, v in function_errors.items()},
         cost_usd=stats.cost(df, config, function, span),
         slo=stats.slo_verdicts(classes, failure_rate, config, platform=not platform_missing),
         max_memory_used_mb=finite(float(df["max_memory_used_mb"].max())),

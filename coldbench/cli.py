@@ -76,7 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="coldbench", description=DESCRIPTION, epilog=EPILOG, formatter_class=_FORMAT
     )
     parser.add_argument("--version", action="version", version=f"coldbench {_version()}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="coldbench's debug logging, and every line the function prints (local targets)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     local = _command(
@@ -305,6 +310,20 @@ def local_credentials_hint(target: Target) -> str:
     )
 
 
+def _logging(verbose: bool) -> None:
+    """Warnings on stderr; ``-v``: coldbench's own debug lines and every line of the
+    function's output. The function's errors print plainly, one per distinct error."""
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("coldbench").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    function = logging.getLogger("coldbench.function")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("function %(message)s"))
+    function.addHandler(handler)
+    function.propagate = False
+
+
 def _terminate(signum, frame) -> None:
     """SIGTERM stops like Ctrl-C: cleanup runs, the local Lambda leaves nothing behind."""
     raise KeyboardInterrupt
@@ -312,10 +331,7 @@ def _terminate(signum, frame) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    _logging(args.verbose)
     if args.command not in ("local", "local-aws"):  # they handle signals in their loops
         signal.signal(signal.SIGTERM, _terminate)
     try:
@@ -324,9 +340,9 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_local(config)
         if args.command == "local-aws":
             return cmd_local_aws(config, args.port, args.log_delay)
-        from coldbench import pipeline
+        from coldbench import pipeline, ui
 
-        handler = getattr(pipeline, f"cmd_{args.command}")
+        handler = ui.cmd_ui if args.command == "ui" else getattr(pipeline, f"cmd_{args.command}")
         return handler(config, args)
     except ColdbenchError as exc:
         print(f"coldbench: {exc}", file=sys.stderr)

@@ -117,7 +117,9 @@ def locust_command(
             str(prefix / "report.html"),
         ]
     else:
+        # The UI's own fields start at the configuration's values too.
         cmd += ["--web-host", "127.0.0.1", "--web-port", str(web_port)]
+        cmd += ["--users", str(config.load.users), "--spawn-rate", str(config.load.spawn_rate)]
     return cmd
 
 
@@ -265,20 +267,6 @@ def _confirm_cost(config: Config) -> None:
             f"worst-case cost ${cost:.2f} is above cost.confirm_above_usd "
             f"${config.cost.confirm_above_usd:.2f}: pass --yes to go ahead"
         )
-
-
-def cmd_ui(config: Config, args) -> int:
-    with target_up(config) as (target, target_file):
-        print(
-            f"coldbench: target {target.url}; open http://127.0.0.1:{args.web_port}/ "
-            f"(each test started there becomes its own run under runs/; Ctrl-C to stop)"
-        )
-        with contextlib.suppress(KeyboardInterrupt):
-            subprocess.run(
-                locust_command(config, None, headless=False, web_port=args.web_port),
-                env=locust_environ(config, target_file),
-            )
-    return 0
 
 
 def cmd_collect(config: Config, args) -> int:

@@ -27,13 +27,13 @@ from locust import FastHttpUser, LoadTestShape, between, events, task
 from locust.runners import MasterRunner, WorkerRunner
 
 from coldbench.infra.recycle import recycle
-from coldbench.locustfiles import options, recorder
+from coldbench.locustfiles import live, options, recorder, webui
 from coldbench.locustfiles.options import LOAD_OPTIONS
 from coldbench.locustfiles.signing import Signer
 from coldbench.record import shapes
 from coldbench.record.config import config_from_environ
 from coldbench.record.errors import TargetError
-from coldbench.record.rundir import RUNS_DIR, RunRecord, create_run_dir
+from coldbench.record.rundir import REPORTS_DIR, RUNS_DIR, RunRecord, create_run_dir
 from coldbench.record.target import read_target
 
 _CONFIG = config_from_environ()  # whole from the pipeline, or resolved here for `locust -f`
@@ -41,7 +41,14 @@ _CONFIG = config_from_environ()  # whole from the pipeline, or resolved here for
 # -u/-r/-t (and the web UI's fields) work as Locust users expect.
 SHAPE_CHOSEN = options.shape_chosen(sys.argv, os.environ)
 _SHAPE_ONLY = options.SHAPE_FIELDS | {"recycle_at_gap"}  # options a shape alone reads
-_state: dict = {"writer": None, "run_dir": None, "test_start": None, "table": None}
+_state: dict = {
+    "writer": None,
+    "run_dir": None,
+    "test_start": None,
+    "table": None,
+    "session_runs": [],  # every run directory this process opened, in order
+}
+_live = live.LiveStats()  # the web UI's cold-start table for the test in progress
 _user_ids = itertools.count(1)
 
 
@@ -196,6 +203,8 @@ def _init(environment, **_kwargs):
         runner.register_message(recorder.MESSAGE_TYPE, lambda msg, **_: _write(msg.data))
     else:
         gevent.spawn(_every_second, _drain)
+    if environment.web_ui is not None:
+        webui.attach(environment.web_ui, _live, lambda: list(_state["session_runs"]), REPORTS_DIR)
     environment.events.test_start.add_listener(lambda **_: _open_run(environment, target))
     environment.events.test_stop.add_listener(lambda **_: _close_run(final=False))
     environment.events.quitting.add_listener(lambda **_: _close_run(final=False))
@@ -242,6 +251,7 @@ def _write(rows):
     if writer is not None and rows:
         writer.write(rows)
         writer.flush()
+        _live.add(rows)
 
 
 def _open_run(environment, target):
@@ -269,6 +279,8 @@ def _open_run(environment, target):
             )
         ]
     start = time.time()
+    _live.reset()
+    _state["session_runs"].append(run_dir)
     _state.update(
         run_dir=run_dir,
         test_start=start,
@@ -297,12 +309,21 @@ def _close_run(final: bool):
     if writer is None or record is None:
         return
     writer.flush()
-    reason = _state.get("end_reason", "stopped")
-    run_time_s = _state.get("run_time_s")
-    ran_s = time.time() - _state["test_start"]
-    if reason == "stopped" and run_time_s and ran_s >= run_time_s - 1:
-        reason = "run-time-finished"  # Locust's -t ended a plain run: it played to its end
-    _state["record"] = record.close(writer.rows, reason)
+    if record.ended_ms is not None:
+        # Closed at its test's stop; closing again (quit, or a worker's last rows) keeps
+        # its end, and what `coldbench ui` may have collected since.
+        if writer.rows != record.rows:
+            current = RunRecord.read(record.run_dir)
+            _state["record"] = current.close(
+                writer.rows, current.end_reason, ended_s=(current.ended_ms or 0) / 1000 or None
+            )
+    else:
+        reason = _state.get("end_reason", "stopped")
+        run_time_s = _state.get("run_time_s")
+        ran_s = time.time() - _state["test_start"]
+        if reason == "stopped" and run_time_s and ran_s >= run_time_s - 1:
+            reason = "run-time-finished"  # Locust's -t ended a plain run: it played to its end
+        _state["record"] = record.close(writer.rows, reason)
     if final:
         writer.close()
         _state["writer"] = None

@@ -32,6 +32,7 @@ from coldbench.record.shapes import Stage
 from coldbench.record.target import Target
 
 RUNS_DIR = Path("runs")
+REPORTS_DIR = Path("reports")  # one folder per run, written by the analysis
 
 REQUEST_COLUMNS = (
     "start_time",  # epoch seconds, sub-ms precision

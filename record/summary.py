@@ -122,6 +122,9 @@ class Summary:
     suppressed_inits: int = 0  # cold starts whose init ran past 10 s and ran again
     cancelled: int = 0  # requests still waiting when the load stopped
     invocations_without_request: int = 0  # the run's REPORTs no recorded request matches
+    # Requests whose REPORT record names an error type (the platform's view of what the
+    # function did wrong, where the client saw only a 502), by type.
+    function_errors: Mapping[str, int] = field(default_factory=dict)
     # Records of other stages, carried as written in run.json.
     environments: Mapping[str, Any] = field(default_factory=dict)
     collection: Mapping[str, Any] = field(default_factory=dict)

@@ -151,6 +151,7 @@ class Environment:
         self.retire = False  # recycle: do not return to the pool
         self.telemetry_fd: int | None = None  # read end of the framed log channel
         self.tmp_dir: Path | None = None  # its own TMPDIR, without a private /tmp
+        self.init_error = b""  # what the runtime posted to /init/error
 
     @property
     def on_demand(self) -> bool:
@@ -248,7 +249,9 @@ class Environment:
         if not self.ready.done():
             self.ready.set_result("")
 
-    def init_failed(self, error_type: str) -> None:
+    def init_failed(self, error_type: str, document: bytes = b"") -> None:
+        if document and not self.init_error:
+            self.init_error = document  # the runtime's error document, for the console
         if self.init_duration_ms is None:
             self.init_duration_ms = (time.perf_counter() - self.init_started) * 1000
         self.memory_mb()  # its peak while the process still exists, for the REPORT

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
@@ -25,11 +26,13 @@ from dataclasses import dataclass, replace
 from coldbench.infra.local.cgroups import CpuScaler
 from coldbench.infra.local.children import watch_children_with_pidfd
 from coldbench.infra.local.environment import Environment, FunctionSpec, Invocation, Outcome
+from coldbench.infra.local.errorlog import ErrorLog
 from coldbench.infra.local.output import pump_frames, pump_lines
 from coldbench.infra.local.runtime_api import RuntimeApi
 from coldbench.infra.local.telemetry import RUNTIME_VERSION, Report, Telemetry, billed_ms, iso_ms
 
 log = logging.getLogger(__name__)
+echo_log = logging.getLogger("coldbench.function.output")  # -v: the function's output
 _INIT_TIMEOUT_S = 10.0  # Lambda's init phase limit for on-demand environments
 _WATCH_INTERVAL_S = 0.1
 # An idle environment is frozen (SIGSTOP) once idle this long, not at once: reuse within
@@ -79,6 +82,7 @@ class Pool:
             "replaced": 0,
         }
         self._stopping = False
+        self.errors = ErrorLog(spec.name)
         # Environments of the same function that this pool does not hold (other versions'
         # pools) count against the same concurrency limit.
         self.active_elsewhere: Callable[[], int] = lambda: 0
@@ -104,6 +108,7 @@ class Pool:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.api.stop()
+        self.errors.tally()
 
     async def recycle(self) -> int:
         """Retire every environment; provisioned ones are initialised afresh."""
@@ -175,11 +180,17 @@ class Pool:
         await env.spawn(procs_file)
         assert env.proc is not None and env.proc.stdout is not None
         assert env.telemetry_fd is not None
-        self._track(pump_lines(env.proc.stdout, env.log_stream, self.telemetry.log))
-        self._track(pump_frames(env.telemetry_fd, env.log_stream, self.telemetry.log))
+        sink = self._echoed if echo_log.isEnabledFor(logging.DEBUG) else self.telemetry.log
+        self._track(pump_lines(env.proc.stdout, env.log_stream, sink))
+        self._track(pump_frames(env.telemetry_fd, env.log_stream, sink))
         env.telemetry_fd = None  # the pump owns it now
         self._track(self._wait_exit(env))
         return env
+
+    def _echoed(self, stream: str, message: str, epoch_s: float | None = None) -> None:
+        """``-v``: every line of the function's output on the console too."""
+        self.telemetry.log(stream, message, epoch_s)
+        echo_log.debug("%s %s", stream.rsplit("]", 1)[-1][:8], message.rstrip("\n"))
 
     def _track(self, coro) -> None:
         task = asyncio.create_task(coro)
@@ -201,6 +212,10 @@ class Pool:
         when an init does not succeed (at the default log level, JSON records only
         those), with the phase it ran in."""
         status = status or ("timeout" if error_type == "Sandbox.Timedout" else "error")
+        document = env.init_error or _document(
+            f"init {status} after {env.init_duration_ms or 0:.0f} ms"
+        )
+        self.errors.seen("init", error_type, document)
         duration_ms = env.init_duration_ms or 0.0
         record = {
             "initializationType": env.init_type,
@@ -383,6 +398,8 @@ class Pool:
         duration_ms: float,
         max_used_mb: int | None = None,
     ) -> Outcome:
+        if outcome.kind not in ("response", "init_error"):
+            self._say_error(outcome)
         init_ms = None
         if env.on_demand and not env.init_reported:
             env.init_reported = True
@@ -401,6 +418,15 @@ class Pool:
         asyncio.get_running_loop().call_soon(self._record, env, report, time.time())
         self.counters["invocations"] += 1
         return outcome
+
+    def _say_error(self, outcome: Outcome) -> None:
+        if outcome.kind == "error":
+            self.errors.seen("invocation", outcome.error_type, outcome.body)
+            return
+        text = _SAID.get(outcome.kind, outcome.kind).format(
+            timeout=float(self.spec.timeout_s), memory=self.spec.memory_mb
+        )
+        self.errors.seen("invocation", outcome.error_type, _document(text))
 
     def _record(self, env: Environment, report: Report, now: float) -> None:
         """END and REPORT lines and the metrics of one finished invocation. The JSON log
@@ -437,6 +463,18 @@ class Pool:
                 ("ProvisionedConcurrencyUtilization", used / self.settings.provisioned, "None"),
             ]
         self.telemetry.metrics(values, now)
+
+
+def _document(message: str) -> bytes:
+    return json.dumps({"errorMessage": message}).encode()
+
+
+_SAID = {
+    "timeout": "Task timed out after {timeout:.2f} seconds",
+    "crash": "the runtime exited during the invocation",
+    "oom": "the environment went over its memory size ({memory} MB)",
+    "too_large": "the response is over the 6 MB payload limit",
+}
 
 
 def _iso_now() -> str:

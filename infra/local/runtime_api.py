@@ -81,8 +81,9 @@ class RuntimeApi:
         if request.method == "GET" and path == f"{PREFIX}/invocation/next":
             return await self._next(env)
         if request.method == "POST" and path == f"{PREFIX}/init/error":
-            await request.read()  # the error document; its type is in the header
-            env.init_failed(request.headers.get("Lambda-Runtime-Function-Error-Type", ""))
+            document = await request.read()  # its type is in the header too
+            error_type = request.headers.get("Lambda-Runtime-Function-Error-Type", "")
+            env.init_failed(error_type, document)
             return _accepted()
         if request.method == "POST" and path.startswith(f"{PREFIX}/invocation/"):
             request_id, _, kind = path[len(PREFIX) + 12 :].partition("/")
