@@ -53,10 +53,20 @@ def source_for(variant: str, source: str = "", handler: str = "") -> tuple[Path,
 
 
 def _files(root: Path) -> list[tuple[str, Path]]:
+    """Every file to zip. A symbolic link whose target lies outside the folder (a
+    credentials file, say) is refused, naming it: what is uploaded is the folder."""
     entries = []
+    inside = root.resolve()
     for path in root.rglob("*"):
         rel = path.relative_to(root)
-        if path.is_file() and not any(p in _SKIP_DIRS for p in rel.parts) and path.suffix != ".pyc":
+        if any(p in _SKIP_DIRS for p in rel.parts):
+            continue
+        if path.is_symlink() and not path.resolve().is_relative_to(inside):
+            raise PackagingError(
+                f"{path} links outside the function's folder (to {path.resolve()}): "
+                "copy what the function needs into the folder instead"
+            )
+        if path.is_file() and path.suffix != ".pyc":
             entries.append((rel.as_posix(), path))
     return entries
 

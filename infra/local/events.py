@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -132,7 +133,9 @@ def result_to_response(payload: bytes) -> HttpResponse:
     """Turn a function's result into the HTTP response a Function URL returns.
 
     Raises:
-        ValueError: the payload is not JSON (a Function URL answers 502 for that).
+        ValueError: the payload is not JSON, or not a response HTTP can carry (a status
+            outside 100-599, a header name that is not a token, a control character in
+            a header value): a Function URL answers 502 for that.
     """
     result = json.loads(payload)
     headers: list[tuple[str, str]] = []
@@ -142,12 +145,12 @@ def result_to_response(payload: bytes) -> HttpResponse:
     elif isinstance(result, dict):
         result_headers = result.get("headers")
         if isinstance(result_headers, dict):
-            headers.extend((str(k), str(v)) for k, v in result_headers.items())
+            headers.extend((_name(k), _value(v)) for k, v in result_headers.items())
         cookies = result.get("cookies")
         if isinstance(cookies, list):
-            headers.extend(("set-cookie", str(c)) for c in cookies)
+            headers.extend(("set-cookie", _value(c)) for c in cookies)
         if "statusCode" in result:
-            status = int(result["statusCode"])
+            status = _status(result["statusCode"])
         if "body" not in result:
             body = _json_body(result)
         elif isinstance(result["body"], dict | list):
@@ -163,6 +166,34 @@ def result_to_response(payload: bytes) -> HttpResponse:
     if not any(k.lower() == "content-type" for k, _ in headers):
         headers.append(("Content-Type", "application/json"))
     return HttpResponse(status, headers, body)
+
+
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _status(value: object) -> int:
+    """A status code HTTP can carry (100-599); anything else is an invalid result."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"statusCode {value!r} is not an integer")
+    status = int(value)
+    if not 100 <= status <= 599:
+        raise ValueError(f"statusCode {status} is not an HTTP status")
+    return status
+
+
+def _name(key: object) -> str:
+    name = str(key)
+    if not _TOKEN.fullmatch(name):
+        raise ValueError(f"header name {name!r} is not an HTTP token")
+    return name
+
+
+def _value(value: object) -> str:
+    text = str(value)
+    if _BAD_VALUE.search(text):
+        raise ValueError("a header value holds a control character (CR, LF, NUL, ...)")
+    return text
 
 
 def error_response(status: int, message: str | None, error_type: str = "") -> HttpResponse:

@@ -36,8 +36,8 @@ class RuntimeApi:
         self._runner: web.ServerRunner | None = None
 
     async def start(self) -> None:
-        # A dead runtime's pending /next is cancelled; bodies up to twice the payload
-        # limit are read so an oversized response is recognised rather than cut.
+        # A dead runtime's pending /next is cancelled; results are streamed (see
+        # _read_capped), other bodies are read up to twice the payload limit.
         server = web.Server(
             self._handle, request_factory=self._make_request, handler_cancellation=True
         )
@@ -113,7 +113,7 @@ class RuntimeApi:
         invocation = env.current
         if invocation is None or invocation.request_id != request_id:
             return web.Response(status=400, text='{"errorType":"InvalidRequestID"}')
-        body = await request.read()
+        body = await _read_capped(request, MAX_PAYLOAD_BYTES + 1)
         if kind == "response":
             if len(body) > MAX_PAYLOAD_BYTES:
                 # The invocation fails with Function.ResponseSizeTooLarge, but the runtime
@@ -129,6 +129,16 @@ class RuntimeApi:
         else:
             return web.Response(status=404, text='{"errorType":"InvalidRequest"}')
         return _accepted()
+
+
+async def _read_capped(request: web.BaseRequest, limit: int) -> bytes:
+    """The body's first ``limit`` bytes; the rest is read and dropped, however large, so
+    an oversized response is recognised as such and never held in memory whole."""
+    kept = bytearray()
+    async for chunk in request.content.iter_chunked(1 << 16):
+        if len(kept) < limit:
+            kept += chunk[: limit - len(kept)]
+    return bytes(kept)
 
 
 def _accepted() -> web.Response:

@@ -64,7 +64,9 @@ def verify(
     if abs((time.time() if now is None else now) - signed_at) > MAX_SKEW_S:
         return "signature expired or not yet valid"
     content_sha = lowered.get("x-amz-content-sha256")
-    if content_sha not in (None, UNSIGNED_PAYLOAD) and content_sha != _sha256(body):
+    if content_sha == UNSIGNED_PAYLOAD:  # Function URLs sign the body: no unsigned payloads
+        return "unsigned payload"
+    if content_sha is not None and content_sha != _sha256(body):
         return "payload hash does not match the body"
     signed_names = match["signed"].split(";")
     if "host" not in signed_names:

@@ -120,3 +120,24 @@ def test_error_responses():
     throttled = error_response(429, "Rate Exceeded.", "TooManyRequestsException")
     assert json.loads(throttled.body) == {"Message": "Rate Exceeded."}
     assert ("x-amzn-ErrorType", "TooManyRequestsException") in throttled.headers
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        {"statusCode": 0},
+        {"statusCode": 99},
+        {"statusCode": 1000},
+        {"statusCode": -200},
+        {"statusCode": True},
+        {"statusCode": "abc"},
+        {"statusCode": 200, "headers": {"x-bad": "a\r\nInjected: 1"}},
+        {"statusCode": 200, "headers": {"bad name": "v"}},
+        {"statusCode": 200, "headers": {"x": "nul\x00"}},
+        {"statusCode": 200, "cookies": ["a=1\r\nx: y"]},
+    ],
+)
+def test_a_result_http_cannot_carry_is_invalid_so_the_url_answers_502(result):
+    """Bad results gave ``HTTP/1.1 0``, a closed connection, or a header name with a space."""
+    with pytest.raises(ValueError):
+        result_to_response(json.dumps(result).encode())

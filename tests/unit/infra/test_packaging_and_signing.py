@@ -4,6 +4,8 @@ import zipfile
 from io import BytesIO
 
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 
 from coldbench.infra.errors import PackagingError
 from coldbench.infra.local import sigv4
@@ -54,3 +56,32 @@ def test_sigv4_verifies_and_rejects_tampering():
     assert sigv4.verify("POST", request.url, [], b"", "us-east-1") is not None
     future = sigv4.verify("POST", request.url, headers, b"payload", "us-east-1", now=9e9)
     assert future == "signature expired or not yet valid"
+
+
+def test_a_link_out_of_the_source_folder_is_refused_naming_it(tmp_path):
+    """A link to a file outside (a credentials file) was zipped with its contents."""
+    secret = tmp_path / "credentials"
+    secret.write_text("aws_secret_access_key = not-for-the-zip\n")
+    source = tmp_path / "fn"
+    source.mkdir()
+    (source / "app.py").write_text("def handler(e, c):\n    return 1\n")
+    (source / "inside.txt").write_text("ok")
+    (source / "alias.txt").symlink_to(source / "inside.txt")  # inside: fine
+    assert build_package(source, "app.handler").files >= 2
+    (source / "creds").symlink_to(secret)
+    with pytest.raises(PackagingError, match=r"creds links outside"):
+        build_package(source, "app.handler")
+
+
+def test_an_unsigned_payload_is_refused_as_function_urls_refuse_it():
+    """AWS_IAM Function URLs need the payload hash: UNSIGNED-PAYLOAD let a body be swapped."""
+    url = "http://127.0.0.1:9/path"
+    request = AWSRequest(
+        method="POST",
+        url=url,
+        data=b"signed body",
+        headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"},
+    )
+    SigV4Auth(sigv4.LOCAL_CREDENTIALS, "lambda", "us-east-1").add_auth(request)
+    headers = list(request.headers.items())
+    assert sigv4.verify("POST", url, headers, b"another body", "us-east-1") == "unsigned payload"

@@ -68,7 +68,7 @@ def handler(event, context):
     if mode == "list":
         return [1, 2, 3]
     if mode == "big":
-        return {"statusCode": 200, "body": "x" * (7 * 1024 * 1024)}
+        return {"statusCode": 200, "body": "x" * (int(params.get("mb", "7")) * 1024 * 1024)}
     if mode == "hog":
         hog = bytearray(int(params.get("mb", "300")) * 1024 * 1024)
         hog[::4096] = b"x" * len(hog[::4096])
