@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -65,12 +66,17 @@ def moto_server():
 
 
 @pytest.fixture
-def local_stack():
-    """Factory: ``with local_stack(**sections) as stack`` runs a real local Lambda."""
+def local_stack(moto_server):
+    """Factory: ``with local_stack(**sections) as stack`` runs a real local Lambda.
+
+    Stacks share the session's moto server (starting one costs seconds) and each has a
+    stack name of its own, so no two share a log group.
+    """
     from coldbench.infra.local.stack import running
 
     def make(**sections):
-        return running(local_config(**sections))
+        target = {"stack_name": f"t{uuid.uuid4().hex[:10]}", **sections.pop("target", {})}
+        return running(local_config(target=target, **sections), cloudwatch_endpoint=moto_server)
 
     return make
 
