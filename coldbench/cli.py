@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument(
         "--web-port", type=int, default=8089, help="port of the web UI on 127.0.0.1 (8089)"
     )
+    ui.add_argument(
+        "--yes", action="store_true", help="confirm an AWS target above cost.confirm_above_usd"
+    )
 
     up = _command(
         sub,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from coldbench import locustfiles
 from coldbench.errors import PipelineError
+from coldbench.infra.local.environment import SETPRIV
 from coldbench.locustfiles import options
 from coldbench.record.config import Config, to_environ
 from coldbench.record.errors import TargetError
@@ -28,8 +29,29 @@ from coldbench.record.target import TARGET_FILE, Target, read_target, write_targ
 LOCUSTFILE = Path(locustfiles.__file__).parent / "locustfile.py"
 
 
+def cost_guard(configs: list[Config], confirmed: bool, what: str) -> None:
+    """The one check every path that can spend money on AWS goes through: the worst
+    case of everything it would run (each cell of a sweep), refused above
+    ``cost.confirm_above_usd`` unless confirmed. Local targets cost nothing.
+
+    Raises:
+        PipelineError: above the threshold and not confirmed (says how to go ahead).
+    """
+    from coldbench.infra.aws.preflight import worst_case_cost
+
+    if confirmed or not configs or configs[0].target.kind != "aws":
+        return
+    cost = sum(worst_case_cost(c, c.function.reserved_concurrency) for c in configs)
+    threshold = configs[0].cost.confirm_above_usd
+    if cost > threshold:
+        raise PipelineError(
+            f"{what}: worst-case cost ${cost:.2f} is above cost.confirm_above_usd "
+            f"${threshold:.2f}: pass --yes to go ahead"
+        )
+
+
 @contextlib.contextmanager
-def target_up(config: Config) -> Iterator[tuple[Target, Path]]:
+def target_up(config: Config, confirmed: bool = False) -> Iterator[tuple[Target, Path]]:
     """Stand the configured target up for the block; yields it and the file describing it.
 
     A local target is started and stopped here, and its file is this process's own:
@@ -49,7 +71,7 @@ def target_up(config: Config) -> Iterator[tuple[Target, Path]]:
             finally:
                 path.unlink(missing_ok=True)
         return
-    target = aws_up(config, confirmed=True)
+    target = aws_up(config, confirmed=confirmed)
     yield target, TARGET_FILE
 
 
@@ -76,8 +98,8 @@ def aws_up(config: Config, confirmed: bool) -> Target:
     print(plan.describe(), file=sys.stderr)
     if plan.worst_case_cost_usd > config.cost.confirm_above_usd and not confirmed:
         raise PipelineError(
-            f"worst-case cost ${plan.worst_case_cost_usd:.2f} is above cost.confirm_above_usd "
-            f"${config.cost.confirm_above_usd:.2f}: pass --yes to go ahead"
+            f"up: worst-case cost ${plan.worst_case_cost_usd:.2f} is above "
+            f"cost.confirm_above_usd ${config.cost.confirm_above_usd:.2f}: pass --yes to go ahead"
         )
     result = Provisioner(config, clients).up(plan)
     for change in result.changes or ["no changes"]:
@@ -103,6 +125,10 @@ def locust_command(
     ]
     if config.load.workers > 1:
         cmd += ["--processes", str(config.load.workers)]
+    if SETPRIV:
+        # Locust ends with coldbench, however coldbench ends (SIGTERM: it flushes its rows
+        # and records the run as ended early), never loading a target that is gone.
+        cmd = [SETPRIV, "--pdeathsig", "TERM", "--", *cmd]
     if headless:
         assert run_dir is not None
         prefix = run_dir / "locust"
@@ -219,9 +245,10 @@ def cmd_recycle(config: Config, args) -> int:
     return 0
 
 
-def run_once(config: Config) -> tuple[Summary, Path, int]:
-    """One pass of the pipeline: up, Locust, collect, report. Returns (summary, page, code)."""
-    with target_up(config) as (target, target_file):
+def run_once(config: Config, confirmed: bool = False) -> tuple[Summary, Path, int]:
+    """One pass of the pipeline: up, Locust, collect, report. Returns (summary, page, code).
+    On AWS, ``up`` refuses a plan above the cost threshold unless ``confirmed``."""
+    with target_up(config, confirmed) as (target, target_file):
         run_dir = create_run_dir()  # only once the target is up: a refused preflight leaves nothing
         print(
             f"coldbench: {target.kind} target {target.url} ({target.auth}), run {run_dir.name}",
@@ -241,9 +268,8 @@ def run_once(config: Config) -> tuple[Summary, Path, int]:
 def cmd_run(config: Config, args) -> int:
     from coldbench.analysis.console import one_screen
 
-    if config.target.kind == "aws" and not args.yes:
-        _confirm_cost(config)
-    summary, page, code = run_once(config)
+    cost_guard([config], args.yes, "run")
+    summary, page, code = run_once(config, args.yes)
     print(one_screen(summary))
     print(f"report: {page.resolve()}")
     if config.target.kind == "aws":
@@ -255,18 +281,6 @@ def cmd_sweep(config: Config, args) -> int:
     from coldbench.sweep import sweep
 
     return sweep(config, run_once, confirmed=getattr(args, "yes", False))
-
-
-def _confirm_cost(config: Config) -> None:
-    """Refuse an AWS run whose worst case is above the threshold, before anything exists."""
-    from coldbench.infra.aws.preflight import worst_case_cost
-
-    cost = worst_case_cost(config, config.function.reserved_concurrency)
-    if cost > config.cost.confirm_above_usd:
-        raise PipelineError(
-            f"worst-case cost ${cost:.2f} is above cost.confirm_above_usd "
-            f"${config.cost.confirm_above_usd:.2f}: pass --yes to go ahead"
-        )
 
 
 def cmd_collect(config: Config, args) -> int:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from coldbench.errors import PipelineError
+from coldbench.pipeline import cost_guard
 from coldbench.record.config import Config, replace
 from coldbench.record.progress import Progress
 
@@ -33,6 +34,8 @@ def sweep(config: Config, run_once: Callable, confirmed: bool = False) -> int:
     if config.target.kind == "aws" and not confirmed and len(matrix) > 1:
         raise PipelineError(f"an AWS sweep runs {len(matrix)} load tests: pass --yes to go ahead")
     load = {"cycles": config.sweep.cycles, "hold_s": config.sweep.hold_s}
+    planned = [replace(config, function=function, load=load) for function in matrix]
+    cost_guard(planned, confirmed, f"sweep of {len(matrix)} run(s)")
     summaries, started = [], time.monotonic()
     progress = Progress("sweep", len(matrix), "runs", width=20, every_s=0)
     for index, function in enumerate(matrix, 1):
@@ -44,7 +47,7 @@ def sweep(config: Config, run_once: Callable, confirmed: bool = False) -> int:
         )
         progress.update(index - 1, f": next {_describe(function)}{eta}")
         progress.close()  # each run prints its own progress below this line
-        summary, page, _ = run_once(replace(config, function=function, load=load))
+        summary, page, _ = run_once(replace(config, function=function, load=load), confirmed)
         summaries.append(summary)
         print(f"sweep: {_describe(function)} -> {page}", file=sys.stderr)
     page = compare(summaries)

@@ -19,7 +19,13 @@ from pathlib import Path
 
 from coldbench.analysis.console import one_screen
 from coldbench.errors import PipelineError
-from coldbench.pipeline import analyse_and_render, locust_command, locust_environ, target_up
+from coldbench.pipeline import (
+    analyse_and_render,
+    cost_guard,
+    locust_command,
+    locust_environ,
+    target_up,
+)
 from coldbench.record.config import Config
 from coldbench.record.errors import ColdbenchError
 from coldbench.record.rundir import RUNS_DIR, RunRecord
@@ -91,7 +97,9 @@ class ReportWatcher:
 
 
 def cmd_ui(config: Config, args) -> int:
-    with target_up(config) as (target, target_file):
+    # The UI's tests are open-ended: the configured load is what the guard can judge.
+    cost_guard([config], args.yes, "ui (each test started in it costs as a run)")
+    with target_up(config, args.yes) as (target, target_file):
         watcher = ReportWatcher(config, time.time(), wait_s=60 if target.kind == "local" else 900)
         print(
             f"coldbench: target {target.url}; open http://127.0.0.1:{args.web_port}/ "

@@ -443,3 +443,50 @@ def test_requests_in_flight_when_the_load_stops_keep_a_row(local_stack, tmp_path
         summary = analyse(run_dir, build_config({}), reports_root=tmp_path / "reports").summary
         assert summary.cancelled == 2 and summary.failures == 0, "cut short, not failed"
         assert summary.invocations_without_request == 2, "their REPORTs have no client row"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+
+
+def test_killing_coldbench_ends_its_locust_which_marks_the_run_ended_early(tmp_path):
+    """Locust once outlived a SIGKILLed coldbench, loaded a stopped target for the rest
+    of the shape and marked that run completed."""
+    (tmp_path / "coldbench.toml").write_text(
+        '[url]\nauth = "NONE"\n[load]\nshape = "constant"\nusers = 2\nrun_time_s = 120\n'
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coldbench.cli", "run"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob("runs/*/requests.csv")):
+            assert time.monotonic() < deadline, "the run did not start"
+            time.sleep(0.2)
+        (requests_csv,) = tmp_path.glob("runs/*/requests.csv")
+        _wait_for_rows(requests_csv, 20)
+        (locust_pid,) = [
+            pid
+            for pid in _children(proc.pid)
+            if b"locust" in Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[2:5]
+        ]
+        proc.kill()
+        proc.wait(10)
+        deadline = time.monotonic() + 20
+        while _alive(locust_pid):
+            assert time.monotonic() < deadline, "Locust outlived coldbench"
+            time.sleep(0.2)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    record = read_run_json(requests_csv.parent)
+    assert record["completed"] is False and record["end_reason"] == "terminated"
