@@ -67,8 +67,9 @@ def status(config: Config, clients: Clients) -> list[str]:
     names, found = Names.of(config), []
     found += [f"function {f}" for f in tagged_functions(clients, names.stack)]
     try:
-        clients.iam.get_role(RoleName=names.role)
-        found.append(f"role {names.role}")
+        tags = clients.iam.list_role_tags(RoleName=names.role)["Tags"]
+        if {"Key": TAG_STACK, "Value": names.stack} in tags:
+            found.append(f"role {names.role}")
     except ClientError:
         pass
     found += [f"log group {g}" for g in _tagged_log_groups(clients, names.stack)]
@@ -89,25 +90,37 @@ def _tagged_log_groups(clients: Clients, stack: str) -> list[str]:
 
 
 def down(config: Config, clients: Clients) -> list[str]:
-    """Delete every resource of this stack; safe to run twice. Returns what was deleted."""
+    """Delete every resource carrying this stack's tag; safe to run twice. A namesake
+    without the tag (a function or role someone else made) is left alone and said so.
+    Returns what was deleted or left alone."""
     names, lam, deleted = Names.of(config), clients.lambda_, []
-    functions = set(tagged_functions(clients, names.stack)) | {names.function}
-    for function in sorted(functions):
+    for function in sorted(set(tagged_functions(clients, names.stack))):
         try:
             lam.delete_function(FunctionName=function)  # also deletes its URL, aliases, versions
             deleted.append(f"function {function}")
         except ClientError as exc:
             if _code(exc) != "ResourceNotFoundException":
                 raise
+    try:
+        lam.get_function(FunctionName=names.function)
+        deleted.append(f"left alone: function {names.function} (not tagged as this stack's)")
+    except ClientError as exc:
+        if _code(exc) != "ResourceNotFoundException":
+            raise
     for group in _tagged_log_groups(clients, names.stack):
         clients.logs.delete_log_group(logGroupName=group)
         deleted.append(f"log group {group}")
+    iam = clients.iam
     try:
-        for policy in clients.iam.list_attached_role_policies(RoleName=names.role)[
-            "AttachedPolicies"
-        ]:
-            clients.iam.detach_role_policy(RoleName=names.role, PolicyArn=policy["PolicyArn"])
-        clients.iam.delete_role(RoleName=names.role)
+        tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=names.role)["Tags"]}
+        if tags.get(TAG_STACK) != names.stack:
+            deleted.append(f"left alone: role {names.role} (not tagged as this stack's)")
+            return deleted
+        for policy in iam.list_attached_role_policies(RoleName=names.role)["AttachedPolicies"]:
+            iam.detach_role_policy(RoleName=names.role, PolicyArn=policy["PolicyArn"])
+        for inline in iam.list_role_policies(RoleName=names.role)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=names.role, PolicyName=inline)
+        iam.delete_role(RoleName=names.role)
         deleted.append(f"role {names.role}")
     except ClientError as exc:
         if _code(exc) != "NoSuchEntity":

@@ -21,6 +21,7 @@ from coldbench.infra.aws.clients import (
     ALIAS,
     BASIC_EXECUTION_POLICY,
     NONCE_VAR,
+    TAG_STACK,
     URL_STATEMENTS,
     Clients,
     Names,
@@ -87,10 +88,21 @@ class Provisioner:
         self._permissions(qualifier)
         return UpResult(self._target(url, qualifier, plan), self.changes)
 
+    def _refuse_foreign(self, what: str, tags: dict[str, str]) -> None:
+        """Only what carries this stack's tag is ever changed: never adopt a namesake."""
+        if tags.get(TAG_STACK) != self.names.stack:
+            raise ProvisionError(
+                f"{what} exists but is not tagged {TAG_STACK}={self.names.stack}: coldbench "
+                "will not change what it did not create; delete it, or choose another "
+                "target.stack_name"
+            )
+
     def _role(self) -> str:
         iam, name = self.clients.iam, self.names.role
         try:
             role = iam.get_role(RoleName=name)["Role"]
+            tags = {t["Key"]: t["Value"] for t in iam.list_role_tags(RoleName=name)["Tags"]}
+            self._refuse_foreign(f"IAM role {name}", tags)
         except ClientError as exc:
             if _code(exc) != "NoSuchEntity":
                 raise
@@ -101,7 +113,15 @@ class Provisioner:
                 Tags=[{"Key": k, "Value": v} for k, v in self.names.tags().items()],
             )["Role"]
             self.changes.append(f"created role {name}")
+        # Exactly the planned permissions: AWSLambdaBasicExecutionRole and nothing else.
         attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+        for policy in attached:
+            if policy["PolicyArn"] != BASIC_EXECUTION_POLICY:
+                iam.detach_role_policy(RoleName=name, PolicyArn=policy["PolicyArn"])
+                self.changes.append(f"detached {policy['PolicyName']} from role {name}")
+        for inline in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=name, PolicyName=inline)
+            self.changes.append(f"deleted inline policy {inline} of role {name}")
         if not any(p["PolicyArn"] == BASIC_EXECUTION_POLICY for p in attached):
             iam.attach_role_policy(RoleName=name, PolicyArn=BASIC_EXECUTION_POLICY)
             self.changes.append("attached AWSLambdaBasicExecutionRole")
@@ -111,6 +131,9 @@ class Provisioner:
         logs, name = self.clients.logs, self.names.log_group
         found = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
         group = next((g for g in found if g["logGroupName"] == name), None)
+        if group is not None:
+            tags = logs.list_tags_log_group(logGroupName=name).get("tags", {})
+            self._refuse_foreign(f"log group {name}", tags)
         if group is None:
             logs.create_log_group(logGroupName=name, tags=self.names.tags())
             self.changes.append(f"created log group {name}")
@@ -142,12 +165,14 @@ class Provisioner:
         package = build_package(*source_for(fn.variant, fn.source, fn.handler))
         code_sha = base64.b64encode(hashlib.sha256(package.zip_bytes).digest()).decode()
         try:
-            current = lam.get_function_configuration(FunctionName=name)
+            found = lam.get_function(FunctionName=name)
         except ClientError as exc:
             if _code(exc) != "ResourceNotFoundException":
                 raise
             self._create_function(role_arn, package.zip_bytes)
             return
+        self._refuse_foreign(f"function {name}", found.get("Tags") or {})
+        current = found["Configuration"]
         desired = self._desired_configuration(role_arn, _env(current))
         if current.get("CodeSha256") != code_sha or current.get("Architectures", ["x86_64"]) != [
             fn.architecture

@@ -14,7 +14,7 @@ from moto import mock_aws
 from coldbench.infra.aws import manage, provisioner
 from coldbench.infra.aws.clients import TAG_STACK, make_clients, target_clients, while_busy
 from coldbench.infra.aws.preflight import preflight
-from coldbench.infra.errors import PreflightError
+from coldbench.infra.errors import PreflightError, ProvisionError
 from coldbench.record.config import build_config
 
 REGION = "us-east-1"
@@ -281,3 +281,66 @@ def test_a_change_waits_out_an_update_in_progress_but_not_another_conflict():
                 Principal="*",
             )
     assert waits == [1.0, 2.0]
+
+
+ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
+
+
+def foreign_role(clients, name="coldbench-lambda-role"):
+    """A role someone else made under the stack's role name, with their own policy."""
+    clients.iam.create_role(RoleName=name, AssumeRolePolicyDocument=provisioner.TRUST_POLICY)
+    clients.iam.attach_role_policy(RoleName=name, PolicyArn=ADMIN)
+
+
+def test_up_refuses_to_adopt_an_untagged_role_of_the_same_name(aws):
+    make, _ = aws
+    config = cfg()
+    clients = make(config)
+    foreign_role(clients)
+    with pytest.raises(ProvisionError, match="IAM role coldbench-lambda-role exists but is not"):
+        up(config, clients)
+    attached = clients.iam.list_attached_role_policies(RoleName="coldbench-lambda-role")
+    assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [ADMIN]
+
+
+def test_up_makes_the_roles_policies_exactly_the_planned_ones(aws):
+    make, _ = aws
+    config = cfg()
+    clients = make(config)
+    up(config, clients)
+    role = "coldbench-lambda-role"
+    clients.iam.attach_role_policy(RoleName=role, PolicyArn=ADMIN)
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+    }
+    clients.iam.put_role_policy(
+        RoleName=role, PolicyName="extra", PolicyDocument=json.dumps(document)
+    )
+    result = up(config, make(config))
+    attached = clients.iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    ]
+    assert clients.iam.list_role_policies(RoleName=role)["PolicyNames"] == []
+    assert "detached AdministratorAccess from role coldbench-lambda-role" in result.changes
+
+
+def test_down_leaves_untagged_namesakes_and_their_policies_alone(aws):
+    make, _ = aws
+    config = cfg()
+    clients = make(config)
+    foreign_role(clients)
+    clients.lambda_.create_function(
+        FunctionName="coldbench-probe",
+        Role="arn:aws:iam::123456789012:role/coldbench-lambda-role",
+        Runtime="python3.12",
+        Handler="app.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\x00" * 18},
+    )
+    said = manage.down(config, clients)
+    assert "left alone: function coldbench-probe (not tagged as this stack's)" in said
+    assert "left alone: role coldbench-lambda-role (not tagged as this stack's)" in said
+    clients.lambda_.get_function(FunctionName="coldbench-probe")
+    attached = clients.iam.list_attached_role_policies(RoleName="coldbench-lambda-role")
+    assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [ADMIN]
