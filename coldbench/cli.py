@@ -40,7 +40,8 @@ examples:
 
 Configuration: coldbench.toml, overridden by COLDBENCH_<SECTION>_<KEY> variables and by
 --set SECTION.KEY=VALUE. Exit codes: 0 ok, 1 an SLO failed or the load test failed,
-2 bad configuration or a stage that could not run, 130 interrupted.
+2 bad configuration or a stage that could not run, 3 (report) a run did not complete,
+130 interrupted.
 """
 _FORMAT = argparse.RawDescriptionHelpFormatter
 
@@ -196,7 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub,
         "report",
         "analyse runs and render their HTML reports",
-        "Works offline from the run directories; exits 1 when an SLO fails or cannot be told.",
+        "Works offline from the run directories; exits 1 when an SLO fails or cannot be\n"
+        "told, 3 when a run did not complete (stopped or killed before its load ended).",
         "  coldbench report --latest\n  coldbench report runs/A runs/B --compare",
     )
     report.add_argument("run_dirs", nargs="*", type=Path, help="run directories")

@@ -27,6 +27,7 @@ from coldbench.record.summary import Summary
 from coldbench.record.target import TARGET_FILE, Target, read_target, write_target
 
 LOCUSTFILE = Path(locustfiles.__file__).parent / "locustfile.py"
+INCOMPLETE = 3  # `coldbench report`: a run stopped before its load played out
 
 
 def cost_guard(configs: list[Config], confirmed: bool, what: str) -> None:
@@ -308,7 +309,11 @@ def cmd_report(config: Config, args) -> int:
         summaries.append(result.summary)
         print(one_screen(result.summary))
         print(f"report: {page.resolve()}")
-        worst = max(worst, 0 if result.summary.slo_ok else 1)
+        verdict = 0 if result.summary.slo_ok else 1
+        if not result.summary.completed:
+            verdict = max(verdict, INCOMPLETE)
+            print(f"coldbench: run {result.summary.run_id} did not complete (exit {INCOMPLETE})")
+        worst = max(worst, verdict)
     if args.compare:
         from coldbench.analysis.compare import compare
 

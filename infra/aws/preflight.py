@@ -90,10 +90,17 @@ def preflight(config: Config, clients: Clients) -> Plan:
             f"reserved concurrency lowered from {fn.reserved_concurrency} to {reserved}: "
             f"the account has {unreserved} unreserved"
         )
+    if config.url.auth == "NONE" and not fn.reserved_concurrency:
+        raise PreflightError(
+            "url.auth = NONE makes the URL public and needs a cap on what strangers can "
+            "run up: set function.reserved_concurrency (e.g. --set "
+            "function.reserved_concurrency=10)"
+        )
     if config.url.auth == "NONE" and reserved < 1:
         raise PreflightError(
-            "url.auth = NONE needs reserved concurrency as a cap, "
-            f"but the account allows none (unreserved {unreserved})"
+            "url.auth = NONE needs reserved concurrency as a cap, but the account keeps "
+            f"only {unreserved} unreserved (Lambda holds {MIN_UNRESERVED} back): ask AWS "
+            "for a higher concurrency limit, or use url.auth = AWS_IAM"
         )
     if fn.provisioned_concurrency > max(reserved, allowed):
         raise PreflightError(

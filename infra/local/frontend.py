@@ -67,6 +67,7 @@ class FunctionUrl:
 
     def server(self) -> web.Server:
         """aiohttp's low-level server: every path is the function, so no router."""
+        quiet_bad_requests()
         return web.Server(self.handle, request_factory=self._make_request)
 
     def _make_request(self, message, payload, protocol, writer, task) -> web.BaseRequest:
@@ -155,6 +156,26 @@ class FunctionUrl:
             ("Access-Control-Allow-Methods", "*"),
             ("Access-Control-Allow-Headers", "*"),
         ]
+
+
+class _OneLine(logging.Filter):
+    """A malformed request is the client's problem: one line (its traceback, ~1 KB,
+    only when debugging), not a traceback per request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and not log.isEnabledFor(logging.DEBUG):
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(error).__name__}: {error}".replace(
+                "\n", " "
+            )[:300]
+            record.args, record.exc_info, record.exc_text = (), None, None
+        return True
+
+
+def quiet_bad_requests() -> None:
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, _OneLine) for f in server_log.filters):
+        server_log.addFilter(_OneLine())
 
 
 def _iam_identity(access_key: str) -> dict:

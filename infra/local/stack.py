@@ -20,7 +20,7 @@ from pathlib import Path
 from aiohttp import web
 
 from coldbench.infra.errors import LocalLambdaError
-from coldbench.infra.local import cgroups
+from coldbench.infra.local import cgroups, leftovers
 from coldbench.infra.local.control import control_app
 from coldbench.infra.local.environment import FunctionSpec, private_tmp_possible
 from coldbench.infra.local.frontend import FunctionUrl
@@ -42,6 +42,18 @@ def work_root() -> str | None:
     return str(var_tmp) if var_tmp.is_dir() and os.access(var_tmp, os.W_OK) else None
 
 
+def warn_if_exposed(host: str, auth: str) -> None:
+    """Listening beyond loopback is the user's choice; say what it means."""
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return
+    exposure = (
+        "with url.auth = NONE anyone who reaches it can invoke the function"
+        if auth == "NONE"
+        else "requests still need a signature"
+    )
+    log.warning("local.host = %s: the Function URL listens beyond this machine; %s", host, exposure)
+
+
 class LocalLambda:
     """One function behind a local Function URL."""
 
@@ -53,18 +65,22 @@ class LocalLambda:
         self.cloudwatch_endpoint = cloudwatch_endpoint
         self._moto: MotoServer | None = None
         self._runners: list[web.BaseRunner] = []
-        self._workdir = tempfile.TemporaryDirectory(prefix="coldbench-local-", dir=work_root())
+        root = work_root()
+        leftovers.reap(Path(root or tempfile.gettempdir()))  # of local Lambdas killed before
+        self._workdir = tempfile.TemporaryDirectory(prefix="coldbench-local-", dir=root)
+        leftovers.claim(Path(self._workdir.name))
         self.pool: Pool | None = None
         self.target: Target | None = None
         self.cpu = cgroups.CpuScaler("off")
 
     async def start(self) -> Target:
         cfg, fn = self.config, self.config.function
+        warn_if_exposed(cfg.local.host, cfg.url.auth)
         source_dir, handler = source_for(fn.variant, fn.source, fn.handler)
         package = build_package(source_dir, handler)
         task_root = unpack(package, Path(self._workdir.name))
         if not self.cloudwatch_endpoint:
-            self._moto = MotoServer(cfg.local.host)
+            self._moto = MotoServer("127.0.0.1")  # CloudWatch stays on loopback, always
             self.cloudwatch_endpoint = await asyncio.to_thread(self._moto.start)
         telemetry = Telemetry(
             self.cloudwatch_endpoint,
@@ -75,7 +91,8 @@ class LocalLambda:
             retention_days=fn.log_retention_days,
         )
         await asyncio.to_thread(telemetry.start)
-        instance = hashlib.sha1(self._workdir.name.encode()).hexdigest()[:8]
+        suffix = hashlib.sha1(self._workdir.name.encode()).hexdigest()[:8]
+        instance = f"{leftovers.process_token()}-{suffix}"  # stale once this process is gone
         self.cpu = cgroups.detect(cfg.local.cpu_scaling, instance)
         if cfg.local.cpu_scaling == "on" and not self.cpu.enabled:
             raise LocalLambdaError("local.cpu_scaling = on but no writable cgroup cpu controller")

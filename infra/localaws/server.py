@@ -28,7 +28,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from coldbench.infra.errors import ApiError
-from coldbench.infra.local import cgroups
+from coldbench.infra.local import cgroups, leftovers
 from coldbench.infra.local.moto_server import MotoServer
 from coldbench.infra.local.sigv4 import LOCAL_ACCOUNT_ID
 from coldbench.infra.local.stack import work_root
@@ -167,7 +167,10 @@ class LocalAws:
         self.credentials = credentials
         self.log_delay_s = log_delay_s
         self.moto = MotoServer(config.local.host, env={"MOTO_IAM_LOAD_MANAGED_POLICIES": "true"})
-        self._workdir = tempfile.TemporaryDirectory(prefix="coldbench-local-aws-", dir=work_root())
+        root = work_root()
+        leftovers.reap(Path(root or tempfile.gettempdir()))
+        self._workdir = tempfile.TemporaryDirectory(prefix="coldbench-local-aws-", dir=root)
+        leftovers.claim(Path(self._workdir.name))
         self._runner: web.AppRunner | None = None
         self.plane: DataPlane | None = None
         self.cpu = cgroups.CpuScaler("off")
@@ -190,7 +193,8 @@ class LocalAws:
             role_lookup(iam),
             account_limit=1000,
         )
-        self.cpu = cgroups.detect(self.config.local.cpu_scaling, work.name[-8:])
+        instance = f"{leftovers.process_token()}-{work.name[-8:]}"
+        self.cpu = cgroups.detect(self.config.local.cpu_scaling, instance)
         self.plane = DataPlane(
             backend,
             self.config.local,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import socket
 import subprocess
@@ -121,11 +122,17 @@ def status_of(answer: bytes) -> int:
     return int(answer.split(b" ", 2)[1])
 
 
-def test_bad_http_input_gets_clear_errors_and_harms_nothing(local_stack):
+def test_bad_http_input_gets_clear_errors_and_harms_nothing(local_stack, caplog):
     with local_stack(function={"reserved_concurrency": 0}) as stack:
         warm = get(stack)
         wait_idle(stack)
+        caplog.clear()
+        caplog.set_level(logging.DEBUG, logger="aiohttp.server")  # as a debugging user has it
         assert status_of(raw(stack, b"GARBAGE\r\n\r\n")) == 400
+        logged = [r for r in caplog.records if r.name == "aiohttp.server"]
+        assert logged and all(r.exc_info is None and "\n" not in r.getMessage() for r in logged), (
+            "one line per malformed request, no traceback"
+        )
         huge_header = b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 100_000 + b"\r\n\r\n"
         assert status_of(raw(stack, huge_header)) in (400, 431)
         too_big = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 7340032\r\n\r\n"

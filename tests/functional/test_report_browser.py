@@ -109,13 +109,21 @@ def test_compare_recommends_cheapest_passing_and_fastest(tmp_path):
     assert Path(page).exists()
 
 
-@pytest.mark.parametrize(("warm_p99_ms", "code"), [(10_000.0, 0), (0.001, 1)])
-def test_report_exit_code_follows_the_slos(tmp_path, warm_p99_ms, code):
+@pytest.mark.parametrize(
+    ("warm_p99_ms", "completed", "code"),
+    [(10_000.0, True, 0), (0.001, True, 1), (10_000.0, False, 3)],
+)
+def test_report_exit_code_follows_the_slos(tmp_path, warm_p99_ms, completed, code):
+    """An interrupted run once reported with exit 0: it has a code of its own."""
+    import json
     import os
     import sys
 
     repo = Path(__file__).resolve().parents[2]
-    generate(tmp_path / "runs" / "r1", 500, seconds=30, env_every=50)
+    run_dir = generate(tmp_path / "runs" / "r1", 500, seconds=30, env_every=50)
+    record = json.loads((run_dir / "run.json").read_text())
+    record.update(completed=completed, end_reason="shape-finished" if completed else "terminated")
+    (run_dir / "run.json").write_text(json.dumps(record))
     result = subprocess.run(
         [
             sys.executable,

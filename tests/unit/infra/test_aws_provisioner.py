@@ -344,3 +344,11 @@ def test_down_leaves_untagged_namesakes_and_their_policies_alone(aws):
     clients.lambda_.get_function(FunctionName="coldbench-probe")
     attached = clients.iam.list_attached_role_policies(RoleName="coldbench-lambda-role")
     assert [p["PolicyArn"] for p in attached["AttachedPolicies"]] == [ADMIN]
+
+
+def test_public_url_without_a_cap_says_what_to_set(aws):
+    """The message once read "the account allows none (unreserved 1000)"."""
+    make, _ = aws
+    config = cfg(url={"auth": "NONE"}, function={"reserved_concurrency": 0})
+    with pytest.raises(PreflightError, match=r"set function.reserved_concurrency"):
+        preflight(config, make(config))
