@@ -32,6 +32,10 @@ from coldbench.infra.local.events import (
 from coldbench.infra.local.pool import Pool, Throttled
 
 log = logging.getLogger(__name__)
+# Assumed, not published by AWS: an idle keep-alive connection (or one whose request
+# headers have not all arrived) is closed after this; a body must arrive within that.
+IDLE_TIMEOUT_S = 20.0
+BODY_TIMEOUT_S = 20.0
 
 
 class FunctionUrl:
@@ -68,7 +72,11 @@ class FunctionUrl:
     def server(self) -> web.Server:
         """aiohttp's low-level server: every path is the function, so no router."""
         quiet_bad_requests()
-        return web.Server(self.handle, request_factory=self._make_request)
+        # keepalive_timeout also bounds how long a request's headers may take to arrive
+        # (from the connection's start or the last response): a slowloris is closed.
+        return web.Server(
+            self.handle, request_factory=self._make_request, keepalive_timeout=IDLE_TIMEOUT_S
+        )
 
     def _make_request(self, message, payload, protocol, writer, task) -> web.BaseRequest:
         # Bodies up to the limit plus one byte are read; anything larger is refused.
@@ -97,9 +105,14 @@ class FunctionUrl:
         if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
             return _send(error_response(*TOO_LARGE), request_id)
         try:
-            body = await request.read()
+            async with asyncio.timeout(BODY_TIMEOUT_S):
+                body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _send(error_response(*TOO_LARGE), request_id)
+        except TimeoutError:  # a body trickling in holds nothing of ours for long
+            response = _send(error_response(408, "Request Timeout"), request_id)
+            response.force_close()
+            return response
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
         raw_path, _, raw_query = request.raw_path.partition("?")
         iam = None

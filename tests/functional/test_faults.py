@@ -166,3 +166,26 @@ def test_slow_client_does_not_block_others(local_stack):
             assert get(stack).status_code == 200, "others are served while a client dribbles"
             slow.sendall(b"\r\n")
             assert slow.recv(65536).startswith(b"HTTP/1.1 200")
+
+
+def test_slowloris_connections_are_closed_and_others_still_served(local_stack, monkeypatch):
+    """200 connections dribbling their headers were all held for 130 s, none closed."""
+    from coldbench.infra.local import frontend
+
+    monkeypatch.setattr(frontend, "IDLE_TIMEOUT_S", 2.0)
+    monkeypatch.setattr(frontend, "BODY_TIMEOUT_S", 2.0)
+    with local_stack() as stack:
+        host, port = stack.target.url.split("//")[1].rstrip("/").split(":")
+        headers_only = [socket.create_connection((host, int(port)), timeout=10) for _ in range(50)]
+        for sock in headers_only:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")  # and never the rest
+        trickle = socket.create_connection((host, int(port)), timeout=10)
+        trickle.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nonly-a-bit")
+        assert get(stack).status_code == 200, "others are served meanwhile"
+        started = time.monotonic()
+        for sock in headers_only:
+            assert sock.recv(1024) == b"", "closed without an answer"
+            sock.close()
+        assert status_of(trickle.recv(65536)) == 408
+        trickle.close()
+        assert time.monotonic() - started < 8
