@@ -9,7 +9,6 @@ reaping or recycle.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import os
 import shutil
@@ -21,6 +20,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from coldbench.infra.local import sandbox
 
 RUNTIME_PATHS = list(dict.fromkeys(sysconfig.get_paths()[k] for k in ("purelib", "platlib")))
 # The runtime environments really run: this interpreter. Lambda's runtime client keys
@@ -152,6 +153,8 @@ class Environment:
         self.telemetry_fd: int | None = None  # read end of the framed log channel
         self.tmp_dir: Path | None = None  # its own TMPDIR, without a private /tmp
         self.init_error = b""  # what the runtime posted to /init/error
+        self.procs_file: Path | None = None  # its cgroup's member list, with CPU scaling
+        self.exit: asyncio.Future | None = None  # done when its runtime process exits
 
     @property
     def on_demand(self) -> bool:
@@ -185,6 +188,7 @@ class Environment:
             "AWS_ACCESS_KEY_ID": "ASIACOLDBENCHLOCALENV",
             "AWS_SECRET_ACCESS_KEY": "coldbench-local-environment-dummy",
             "AWS_SESSION_TOKEN": "coldbench-local-environment-dummy-token",
+            sandbox.MARKER: self.id,  # every process it starts is found by this
         }
         env.update({str(k): str(v) for k, v in spec.user_env.items()})
         return env
@@ -242,6 +246,15 @@ class Environment:
         finally:
             os.close(write_fd)  # the child holds it now: the pipe ends when the child does
         self.telemetry_fd = read_fd
+        self.procs_file = procs_file
+        self.exit = self._exit_of(self.proc)
+
+    @staticmethod
+    def _exit_of(proc: asyncio.subprocess.Process) -> asyncio.Future:
+        try:
+            return sandbox.exited(proc.pid)
+        except (AttributeError, OSError):  # no pidfds (Linux < 5.3): the process's own wait
+            return asyncio.ensure_future(proc.wait())
 
     def init_complete(self) -> None:
         if self.init_duration_ms is None:
@@ -259,9 +272,10 @@ class Environment:
             self.ready.set_result(error_type or "Runtime.Unknown")
 
     def _signal(self, sig: int) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.proc.pid, sig)
+        """Signal the whole environment (its process group): freezing or ending it
+        freezes or ends what its function started too."""
+        if self.proc is not None:
+            sandbox.signal_group(self.proc.pid, sig)
 
     def freeze(self) -> None:
         self._freeze_timer = None
@@ -311,5 +325,8 @@ class Environment:
             peak_kb, rss_kb = read_memory_kb(os.pread(self._status_fd, 4096, 0))
         except (OSError, ValueError):
             return self._peak_mb, 0.0
-        self._peak_mb = max(self._peak_mb, -(-peak_kb // 1024))
+        # What its function started counts against the memory size too.
+        children_kb = sum(sandbox.rss_kb(pid) for pid in sandbox.children_of(self.proc.pid))
+        rss_kb += children_kb
+        self._peak_mb = max(self._peak_mb, -(-max(peak_kb, rss_kb) // 1024))
         return self._peak_mb, rss_kb / 1024

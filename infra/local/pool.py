@@ -29,6 +29,7 @@ from coldbench.infra.local.environment import Environment, FunctionSpec, Invocat
 from coldbench.infra.local.errorlog import ErrorLog
 from coldbench.infra.local.output import pump_frames, pump_lines
 from coldbench.infra.local.runtime_api import RuntimeApi
+from coldbench.infra.local.sandbox import kill_stragglers
 from coldbench.infra.local.telemetry import RUNTIME_VERSION, Report, Telemetry, billed_ms, iso_ms
 
 log = logging.getLogger(__name__)
@@ -101,9 +102,12 @@ class Pool:
         for env in list(self.envs.values()):
             env.kill()
         for env in list(self.envs.values()):
-            if env.proc is not None:
+            if env.exit is not None:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(env.proc.wait(), 5)
+                    await asyncio.wait_for(asyncio.shield(env.exit), 5)
+        for task in [t for t in self._tasks if t.get_name().startswith("exit-")]:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(task), 10)  # stragglers killed
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -184,7 +188,7 @@ class Pool:
         self._track(pump_lines(env.proc.stdout, env.log_stream, sink))
         self._track(pump_frames(env.telemetry_fd, env.log_stream, sink))
         env.telemetry_fd = None  # the pump owns it now
-        self._track(self._wait_exit(env))
+        self._track(self._wait_exit(env), name=f"exit-{env.id}")
         return env
 
     def _echoed(self, stream: str, message: str, epoch_s: float | None = None) -> None:
@@ -192,8 +196,8 @@ class Pool:
         self.telemetry.log(stream, message, epoch_s)
         echo_log.debug("%s %s", stream.rsplit("]", 1)[-1][:8], message.rstrip("\n"))
 
-    def _track(self, coro) -> None:
-        task = asyncio.create_task(coro)
+    def _track(self, coro, name: str | None = None) -> None:
+        task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -237,9 +241,16 @@ class Pool:
             return "Sandbox.Timedout"
 
     async def _wait_exit(self, env: Environment) -> None:
-        assert env.proc is not None
-        code = await env.proc.wait()
+        """The runtime process exited (killed, crashed, or its own doing): the whole
+        environment ends with it, whatever it started."""
+        assert env.proc is not None and env.exit is not None
+        await env.exit
         was_dead = env.state == "dead"
+        env.kill()  # its process group
+        stragglers = await asyncio.to_thread(kill_stragglers, env.id, env.procs_file)
+        if stragglers:
+            log.debug("environment %s: %d processes outlived it, killed", env.id, stragglers)
+        code = env.proc.returncode
         env.state = "dead"
         env.init_failed("Runtime.ExitError")  # no-op unless still initialising
         kind = "killed" if was_dead else "crash"

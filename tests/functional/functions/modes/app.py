@@ -3,6 +3,8 @@
 import json
 import logging
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -32,6 +34,19 @@ def handler(event, context):
         raise RuntimeError("boom")
     if mode == "crash":
         os._exit(3)
+    if mode == "spawn":  # a child that would outlive the environment: sleep <tag>
+        tag = params["tag"]
+        detach = params.get("detach") == "1"  # its own session, as a daemon makes
+        subprocess.Popen(["sleep", tag], start_new_session=detach)
+        if params.get("then") == "exit":
+            os._exit(1)
+        return {"statusCode": 200, "body": tag}
+    if mode == "childhog":  # a child holding memory (MB) while the handler waits on it
+        size = int(params.get("mb", "185"))
+        code = f"b = bytearray({size} << 20); b[::4096] = b'x' * len(b[::4096]); import time; time.sleep(30)"
+        child = subprocess.Popen([sys.executable, "-S", "-c", code])
+        child.wait()
+        return {"statusCode": 200, "body": "child ended"}
     if mode == "blank":  # empty lines, blank-edged text and a line over 256 KB among output
         print("")
         print("\n\nblank-edged\n\n")
