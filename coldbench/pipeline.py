@@ -17,6 +17,7 @@ from pathlib import Path
 from coldbench import locustfiles
 from coldbench.errors import PipelineError
 from coldbench.infra.local.environment import SETPRIV
+from coldbench.infra.local.moto_server import free_port
 from coldbench.locustfiles import options
 from coldbench.record.config import Config, to_environ
 from coldbench.record.errors import TargetError
@@ -125,7 +126,11 @@ def locust_command(
         "WARNING",
     ]
     if config.load.workers > 1:
-        cmd += ["--processes", str(config.load.workers)]
+        # The master listens on loopback, on a port of its own: nobody on the network
+        # can attach a worker and inject results, and two runs never share a port.
+        port = str(free_port())
+        cmd += ["--processes", str(config.load.workers), "--master-bind-host", "127.0.0.1"]
+        cmd += ["--master-bind-port", port, "--master-port", port]
     if SETPRIV:
         # Locust ends with coldbench, however coldbench ends (SIGTERM: it flushes its rows
         # and records the run as ended early), never loading a target that is gone.

@@ -390,6 +390,12 @@ def _check_consistency(config: Config) -> None:
         raise ConfigError("load.wait_min_s", "is larger than load.wait_max_s")
     if not config.load.path.startswith("/"):
         raise ConfigError("load.path", f"{config.load.path!r} must start with /")
+    for name, value in fn.env.items():
+        if "\0" in str(name) or "\0" in str(value) or "=" in str(name) or not str(name):
+            raise ConfigError(
+                f"function.env.{name}".replace("\0", "\\0"),
+                "no process environment can carry this (a NUL byte, '=' or an empty name)",
+            )
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, dict[str, Any]]:

@@ -102,6 +102,16 @@ class FunctionUrl:
 
     async def _respond(self, request: web.BaseRequest, pool: Pool) -> web.StreamResponse:
         request_id = str(uuid.uuid4())
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
+        if self.auth == "AWS_IAM":
+            # What the headers alone can refuse is refused before the body is read.
+            reason = sigv4.precheck(headers, self.region, credentials=self.credentials)
+            if reason is not None:
+                log.debug("refused unsigned or badly signed request: %s", reason)
+                response = _send(error_response(*FORBIDDEN), request_id)
+                if request.body_exists:
+                    response.force_close()  # its unread body is not read just to drop it
+                return response
         if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
             return _send(error_response(*TOO_LARGE), request_id)
         try:
@@ -113,7 +123,6 @@ class FunctionUrl:
             response = _send(error_response(408, "Request Timeout"), request_id)
             response.force_close()
             return response
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
         raw_path, _, raw_query = request.raw_path.partition("?")
         iam = None
         if self.auth == "AWS_IAM":

@@ -181,7 +181,16 @@ class Pool:
             }
             text = f"INIT_START Runtime Version: {RUNTIME_VERSION}\tRuntime Version ARN: local"
             self.telemetry.platform(env.log_stream, "initStart", record, text, time.time())
-        await env.spawn(procs_file)
+        try:
+            await env.spawn(procs_file)
+        except (OSError, ValueError) as exc:
+            # The sandbox could not start: a failed init, and nothing it took is kept
+            # (its slot, Runtime API listener and cgroup), or every later request is 429.
+            message = f"the environment could not start: {exc}"
+            env.init_failed("Runtime.Unknown", json.dumps({"errorMessage": message}).encode())
+            env.state = "dead"
+            self._forget(env)
+            return env
         assert env.proc is not None and env.proc.stdout is not None
         assert env.telemetry_fd is not None
         sink = self._echoed if echo_log.isEnabledFor(logging.DEBUG) else self.telemetry.log

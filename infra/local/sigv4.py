@@ -31,24 +31,29 @@ _AUTH_RE = re.compile(
 )
 
 
-def verify(
-    method: str,
-    url: str,
-    headers: list[tuple[str, str]],
-    body: bytes,
-    region: str,
-    now: float | None = None,
-    credentials: Credentials = LOCAL_CREDENTIALS,
-) -> str | None:
-    """Check a request's SigV4 signature.
-
-    Returns:
-        None when the request is authentic, else a short reason (never the signature).
-    """
+def _lowered(headers: list[tuple[str, str]]) -> dict[str, str]:
     lowered: dict[str, str] = {}
     for key, value in headers:
         key = key.lower()
         lowered[key] = f"{lowered[key]},{value}" if key in lowered else value
+    return lowered
+
+
+def precheck(
+    headers: list[tuple[str, str]],
+    region: str,
+    now: float | None = None,
+    credentials: Credentials = LOCAL_CREDENTIALS,
+) -> str | None:
+    """Everything that can be checked from the headers alone: the Authorization header's
+    form, the access key, the scope (service, region, and a date that is the request's),
+    the request's time. Run before the body is read, so an unsigned 6 MB POST is refused
+    without being read.
+
+    Returns:
+        None when the headers could belong to an authentic request, else a short reason.
+    """
+    lowered = _lowered(headers)
     match = _AUTH_RE.fullmatch(lowered.get("authorization", "").strip())
     if not match:
         return "missing or malformed Authorization header"
@@ -61,16 +66,43 @@ def verify(
         signed_at = timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
     except ValueError:
         return "missing or malformed X-Amz-Date"
+    if match["date"] != amz_date[:8]:
+        return "credential scope date is not the request's date"
     if abs((time.time() if now is None else now) - signed_at) > MAX_SKEW_S:
         return "signature expired or not yet valid"
+    if lowered.get("x-amz-content-sha256") == UNSIGNED_PAYLOAD:
+        return "unsigned payload"  # Function URLs sign the body
+    if "host" not in match["signed"].split(";"):
+        return "host header is not signed"
+    return None
+
+
+def verify(
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    body: bytes,
+    region: str,
+    now: float | None = None,
+    credentials: Credentials = LOCAL_CREDENTIALS,
+) -> str | None:
+    """Check a request's SigV4 signature (:func:`precheck`, then the payload hash and
+    the signature itself).
+
+    Returns:
+        None when the request is authentic, else a short reason (never the signature).
+    """
+    reason = precheck(headers, region, now, credentials)
+    if reason is not None:
+        return reason
+    lowered = _lowered(headers)
+    match = _AUTH_RE.fullmatch(lowered["authorization"].strip())
+    assert match is not None
+    amz_date = lowered["x-amz-date"]
     content_sha = lowered.get("x-amz-content-sha256")
-    if content_sha == UNSIGNED_PAYLOAD:  # Function URLs sign the body: no unsigned payloads
-        return "unsigned payload"
     if content_sha is not None and content_sha != _sha256(body):
         return "payload hash does not match the body"
     signed_names = match["signed"].split(";")
-    if "host" not in signed_names:
-        return "host header is not signed"
     signed = {name: lowered.get(name, "") for name in signed_names}
     request = AWSRequest(method=method, url=url, data=body, headers=signed)
     request.context["timestamp"] = amz_date

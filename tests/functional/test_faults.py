@@ -189,3 +189,34 @@ def test_slowloris_connections_are_closed_and_others_still_served(local_stack, m
         assert status_of(trickle.recv(65536)) == 408
         trickle.close()
         assert time.monotonic() - started < 8
+
+
+def test_an_unsigned_body_is_refused_before_it_is_read(local_stack):
+    """20 unsigned 6 MB POSTs took the front end from 63 MB to 169 MB: the body was read
+    before the missing signature was noticed."""
+    with local_stack(url={"auth": "AWS_IAM"}) as stack:
+        host, port = stack.target.url.split("//")[1].rstrip("/").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 6000000\r\n\r\n")
+            started = time.monotonic()
+            answer = sock.recv(65536)  # the body never comes: the answer must not wait for it
+        assert status_of(answer) == 403 and time.monotonic() - started < 3
+
+
+def test_an_environment_that_cannot_start_is_a_failed_init_and_frees_its_slot(local_stack):
+    """A spawn that raised gave a bare 500, stayed registered in 'init', and after
+    reserved_concurrency such failures every request was 429 for good."""
+    import shutil
+
+    with local_stack(function={"reserved_concurrency": 2}) as stack:
+        task_root = stack.pool.spec.task_root
+        kept = task_root.with_name(task_root.name + "-kept")
+        shutil.move(task_root, kept)  # the unpacked code is gone: no process can start
+        try:
+            for _ in range(4):  # twice the reserved concurrency
+                failed = get(stack)
+                assert failed.status_code == 502 and "x-amzn-RequestId" in failed.headers
+            assert stack.pool.status()["environments"] == 0, "nothing of theirs is kept"
+        finally:
+            shutil.move(kept, task_root)
+        assert get(stack).status_code == 200, "once the cause is fixed, it serves again"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -490,3 +491,48 @@ def test_killing_coldbench_ends_its_locust_which_marks_the_run_ended_early(tmp_p
             proc.kill()
     record = read_run_json(requests_csv.parent)
     assert record["completed"] is False and record["end_reason"] == "terminated"
+
+
+def _listening(port: int) -> set[str]:
+    """Local addresses (hex, as /proc/net/tcp writes them) listening on ``port``."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                address, _, hex_port = fields[1].rpartition(":")
+                if fields[3] == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                    found.add(address)
+    return found
+
+
+def test_locusts_master_listens_on_loopback_only(tmp_path):
+    """`--processes N` once bound the master to every interface (*:5557) for the run."""
+    (tmp_path / "coldbench.toml").write_text(
+        '[url]\nauth = "NONE"\n[load]\nshape = "constant"\nusers = 2\nrun_time_s = 5\n'
+        "workers = 2\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "coldbench.cli", "run"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        port, addresses = None, set()
+        while not addresses:
+            assert time.monotonic() < deadline, "no master listening"
+            for pid in _children(proc.pid):
+                args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+                if b"--master-bind-port" in args:
+                    port = int(args[args.index(b"--master-bind-port") + 1])
+            if port:
+                addresses = _listening(port)
+            time.sleep(0.2)
+        assert addresses == {"0100007F"}, addresses  # 127.0.0.1 only
+        assert proc.wait(120) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -85,3 +85,19 @@ def test_an_unsigned_payload_is_refused_as_function_urls_refuse_it():
     SigV4Auth(sigv4.LOCAL_CREDENTIALS, "lambda", "us-east-1").add_auth(request)
     headers = list(request.headers.items())
     assert sigv4.verify("POST", url, headers, b"another body", "us-east-1") == "unsigned payload"
+
+
+def test_a_scope_date_that_is_not_the_requests_date_is_refused():
+    """A correctly signed request whose Credential= date was edited was accepted."""
+    url = "http://127.0.0.1:9/"
+    request = AWSRequest(method="GET", url=url, data=b"", headers={})
+    SigV4Auth(sigv4.LOCAL_CREDENTIALS, "lambda", "us-east-1").add_auth(request)
+    headers = {**dict(request.headers.items()), "Host": "127.0.0.1:9"}
+    assert sigv4.verify("GET", url, list(headers.items()), b"", "us-east-1") is None
+    for date in ("19990101", "20261127"):
+        scope = headers["Authorization"].split("/")[1]
+        edited = {**headers, "Authorization": headers["Authorization"].replace(scope, date)}
+        if date == scope:
+            continue
+        reason = sigv4.verify("GET", url, list(edited.items()), b"", "us-east-1")
+        assert reason == "credential scope date is not the request's date"

@@ -209,3 +209,10 @@ def test_set_and_environment_accept_the_toml_that_coldbench_toml_uses(tmp_path):
     assert from_env.sweep.memory_mb == (256, 2048)
     with pytest.raises(ConfigError, match=r"sweep.memory_mb.*\[512, 1024\]"):
         build_config(parse_overrides(["sweep.memory_mb=[512, oops]"]))
+
+
+def test_environment_values_no_process_can_carry_are_refused_naming_the_key():
+    with pytest.raises(ConfigError, match=r"function\.env\.TABLE"):
+        build_config({"function": {"env": {"TABLE": "or\0ders"}}})
+    with pytest.raises(ConfigError, match=r"function\.env\.A=B"):
+        build_config({"function": {"env": {"A=B": "x"}}})
