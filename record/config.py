@@ -370,6 +370,31 @@ def build_config(raw: Mapping[str, Mapping[str, Any]]) -> Config:
     return config
 
 
+# Environment variables Lambda sets itself and refuses in a function's configuration.
+RESERVED_ENV = frozenset(
+    {
+        "_HANDLER",
+        "_X_AMZN_TRACE_ID",
+        "AWS_ACCESS_KEY",
+        "AWS_ACCESS_KEY_ID",
+        "AWS_DEFAULT_REGION",
+        "AWS_EXECUTION_ENV",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+        "AWS_LAMBDA_INITIALIZATION_TYPE",
+        "AWS_LAMBDA_LOG_GROUP_NAME",
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_REGION",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "LAMBDA_RUNTIME_DIR",
+        "LAMBDA_TASK_ROOT",
+    }
+)
+
+
 def _check_consistency(config: Config) -> None:
     fn, local = config.function, config.local
     if fn.variant == "custom" and not (fn.source and fn.handler):
@@ -390,6 +415,13 @@ def _check_consistency(config: Config) -> None:
         raise ConfigError("load.wait_min_s", "is larger than load.wait_max_s")
     if not config.load.path.startswith("/"):
         raise ConfigError("load.path", f"{config.load.path!r} must start with /")
+    reserved = sorted(set(fn.env) & RESERVED_ENV)
+    if reserved:
+        raise ConfigError(
+            f"function.env.{reserved[0]}",
+            "Lambda reserves this name for its own value and refuses to set it "
+            f"(reserved: {', '.join(sorted(RESERVED_ENV))})",
+        )
     for name, value in fn.env.items():
         if "\0" in str(name) or "\0" in str(value) or "=" in str(name) or not str(name):
             raise ConfigError(

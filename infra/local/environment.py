@@ -107,6 +107,13 @@ class FunctionSpec:
     ephemeral_storage_mb: int = 512  # the size of each environment's own /tmp
     private_tmp: bool = False  # a tmpfs at /tmp per environment (private_tmp_possible)
     work_dir: Path | None = None  # where environments' TMPDIRs live without private /tmp
+    runtime_dir: Path | None = None  # the runtime's libraries alone (runtime.runtime_dir)
+
+    @property
+    def library_paths(self) -> list[str]:
+        """After the task root: the runtime's libraries (all of this interpreter's
+        site-packages only when no runtime folder was made, as in unit tests)."""
+        return [str(self.runtime_dir)] if self.runtime_dir else RUNTIME_PATHS
 
 
 def read_memory_kb(status: bytes) -> tuple[int, int]:
@@ -167,8 +174,9 @@ class Environment:
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
             # Like Lambda: the task root first, then the runtime's libraries (awslambdaric,
-            # boto3). No site processing (-S): the environment never sees coldbench itself.
-            "PYTHONPATH": os.pathsep.join([str(spec.task_root), *RUNTIME_PATHS]),
+            # boto3 and their dependencies). No site processing (-S): the environment
+            # never sees coldbench or its virtualenv.
+            "PYTHONPATH": os.pathsep.join([str(spec.task_root), *spec.library_paths]),
             "PYTHONDONTWRITEBYTECODE": "1",
             "LAMBDA_TASK_ROOT": str(spec.task_root),
             "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),

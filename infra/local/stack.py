@@ -26,6 +26,7 @@ from coldbench.infra.local.environment import FunctionSpec, private_tmp_possible
 from coldbench.infra.local.frontend import FunctionUrl
 from coldbench.infra.local.moto_server import MotoServer
 from coldbench.infra.local.pool import Pool, PoolSettings
+from coldbench.infra.local.runtime import runtime_dir
 from coldbench.infra.local.sigv4 import LOCAL_ACCOUNT_ID
 from coldbench.infra.local.telemetry import Telemetry
 from coldbench.infra.packaging import build_package, source_for, unpack
@@ -109,7 +110,15 @@ class LocalLambda:
             ephemeral_storage_mb=fn.ephemeral_storage_mb,
             private_tmp=await asyncio.to_thread(private_tmp_possible, task_root),
             work_dir=Path(self._workdir.name),
+            runtime_dir=await asyncio.to_thread(runtime_dir, Path(self._workdir.name)),
         )
+        if fn.runtime != spec.runtime:
+            log.warning(
+                "function.runtime is %s; the local environments run %s (this machine's "
+                "interpreter), as the target and the report record",
+                fn.runtime,
+                spec.runtime,
+            )
         limit = cfg.local.max_environments
         if fn.reserved_concurrency:
             limit = min(limit, fn.reserved_concurrency)

@@ -37,6 +37,7 @@ from coldbench.infra.localaws.model import (
     timestamp,
 )
 from coldbench.infra.localaws.names import parse_function_name
+from coldbench.record.config import RESERVED_ENV
 
 MIN_UNRESERVED = 10
 ROLE_NOT_READY = "The role defined for the function cannot be assumed by Lambda."
@@ -200,6 +201,14 @@ class LambdaBackend:
                 raise _invalid(f"coldbench local-aws does not emulate {key}")
         logging = params.get("LoggingConfig") or {}
         env = (params.get("Environment") or {}).get("Variables")
+        reserved = sorted(set(env or {}) & RESERVED_ENV)
+        if reserved:
+            raise _invalid(
+                "Lambda was unable to configure your environment variables because the "
+                "environment variables you have provided contains reserved keys that are "
+                f"currently not supported for modification. Reserved keys used in this "
+                f"request: {', '.join(reserved)}"
+            )
         default_group = f"/aws/lambda/{name}"
         changes = {
             "role": params.get("Role"),

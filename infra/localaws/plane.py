@@ -29,6 +29,7 @@ from coldbench.infra.local.cgroups import CpuScaler
 from coldbench.infra.local.environment import FunctionSpec, private_tmp_possible
 from coldbench.infra.local.frontend import FunctionUrl
 from coldbench.infra.local.pool import Pool, PoolSettings
+from coldbench.infra.local.runtime import runtime_dir
 from coldbench.infra.local.telemetry import Telemetry
 from coldbench.infra.localaws.backend import LambdaBackend
 from coldbench.infra.localaws.model import LATEST
@@ -190,6 +191,7 @@ class DataPlane:
                 ephemeral_storage_mb=config.ephemeral_mb,
                 private_tmp=await asyncio.to_thread(_private_tmp, config.code.task_root),
                 work_dir=self.work_dir,
+                runtime_dir=await asyncio.to_thread(runtime_dir, self.work_dir),
             )
             telemetry = Telemetry(
                 self.cloudwatch_endpoint,

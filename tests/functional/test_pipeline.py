@@ -509,8 +509,7 @@ def _listening(port: int) -> set[str]:
 def test_locusts_master_listens_on_loopback_only(tmp_path):
     """`--processes N` once bound the master to every interface (*:5557) for the run."""
     (tmp_path / "coldbench.toml").write_text(
-        '[url]\nauth = "NONE"\n[load]\nshape = "constant"\nusers = 2\nrun_time_s = 5\n'
-        "workers = 2\n"
+        '[url]\nauth = "NONE"\n[load]\nshape = "constant"\nusers = 2\nrun_time_s = 5\nworkers = 2\n'
     )
     proc = subprocess.Popen(
         [sys.executable, "-m", "coldbench.cli", "run"],

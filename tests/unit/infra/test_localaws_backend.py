@@ -206,3 +206,8 @@ def test_reserved_concurrency_keeps_ten_unreserved_and_delete_removes_everything
 def test_a_package_that_is_not_a_zip_is_refused_as_lambda_refuses_it(lam):
     error = refused(lambda: create(lam, "g", Code={"ZipFile": b"not a zip"}))
     assert error.code == "InvalidParameterValueException" and "unzip" in error.message
+
+
+def test_reserved_environment_names_are_refused_as_lambda_refuses_them(lam):
+    error = refused(lambda: create(lam, "g", Environment={"Variables": {"_HANDLER": "x"}}))
+    assert error.code == "InvalidParameterValueException" and "_HANDLER" in error.message

@@ -216,3 +216,8 @@ def test_environment_values_no_process_can_carry_are_refused_naming_the_key():
         build_config({"function": {"env": {"TABLE": "or\0ders"}}})
     with pytest.raises(ConfigError, match=r"function\.env\.A=B"):
         build_config({"function": {"env": {"A=B": "x"}}})
+
+
+def test_names_lambda_reserves_are_refused_naming_the_key():
+    with pytest.raises(ConfigError, match=r"function\.env\.AWS_REGION.*Lambda reserves"):
+        build_config({"function": {"env": {"AWS_REGION": "eu-west-1", "TABLE": "t"}}})
