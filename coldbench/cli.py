@@ -158,6 +158,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="confirm an AWS target above cost.confirm_above_usd"
     )
 
+    package = _command(
+        sub,
+        "package",
+        "build the zip that would be deployed and say what is in it",
+        "Dependencies come from requirements.txt (or pyproject.toml's [project]\n"
+        "dependencies), built by pip for the function's architecture and runtime\n"
+        "(function.architecture, function.runtime), or with --local for this machine.",
+        "  coldbench package --source ./my_fn --handler app.handler --out my_fn.zip\n"
+        "  coldbench package --set function.architecture=arm64",
+    )
+    package.add_argument("--source", help="folder of your own function (function.source)")
+    package.add_argument("--handler", help="MODULE.FUNCTION (function.handler)")
+    package.add_argument("--out", type=Path, help="where to write the zip (default: not written)")
+    package.add_argument(
+        "--local", action="store_true", help="for this machine's interpreter, not for AWS"
+    )
+
     up = _command(
         sub,
         "up",

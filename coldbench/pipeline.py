@@ -21,6 +21,7 @@ from coldbench.infra.local.moto_server import free_port
 from coldbench.locustfiles import options
 from coldbench.record.config import Config, to_environ
 from coldbench.record.errors import TargetError
+from coldbench.record.files import write_bytes_atomic
 from coldbench.record.progress import Progress
 from coldbench.record.rundir import RunRecord, create_run_dir, latest_run
 from coldbench.record.shapes import planned_seconds
@@ -287,6 +288,25 @@ def cmd_sweep(config: Config, args) -> int:
     from coldbench.sweep import sweep
 
     return sweep(config, run_once, confirmed=getattr(args, "yes", False))
+
+
+def cmd_package(config: Config, args) -> int:
+    from coldbench.infra.dependencies import LOCAL, Platform
+    from coldbench.infra.packaging import build_package, describe, source_for
+
+    fn = config.function
+    platform = LOCAL if args.local else Platform(fn.architecture, fn.runtime)
+    source, handler = source_for(fn.variant, fn.source, fn.handler)
+    package = build_package(source, handler, platform=platform)
+    if args.out is not None:
+        write_bytes_atomic(args.out, package.zip_bytes)
+    print(
+        f"{source} ({handler}) for {platform.describe()}: {package.size:,} bytes zipped, "
+        f"{package.files} files, sha256 {package.sha256}"
+        + (f"; written to {args.out}" if args.out is not None else "")
+    )
+    print(f"biggest: {describe(package)}")
+    return 0
 
 
 def cmd_collect(config: Config, args) -> int:

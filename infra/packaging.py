@@ -10,10 +10,13 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import io
+import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from coldbench.infra import dependencies
+from coldbench.infra.dependencies import LOCAL, Platform
 from coldbench.infra.errors import PackagingError
 
 FUNCTIONS_DIR = Path(__file__).parent / "functions"
@@ -71,40 +74,62 @@ def _files(root: Path) -> list[tuple[str, Path]]:
     return entries
 
 
+_MODULE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+MAX_ZIPPED_BYTES = 50 * 1024 * 1024  # a direct upload
+MAX_UNZIPPED_BYTES = 262_144_000  # with layers
+
+
 def _vendored(source_dir: Path) -> dict[str, Path]:
-    """Packages named in ``vendor.txt``, copied from the build environment into the zip."""
+    """Modules named in ``vendor.txt``, copied from the build environment into the zip:
+    an escape hatch kept for what pip cannot fetch; ``requirements.txt`` is the way."""
     listing = source_dir / "vendor.txt"
     if not listing.exists():
         return {}
     entries: dict[str, Path] = {}
-    for line in listing.read_text().splitlines():
+    for number, line in enumerate(listing.read_text().splitlines(), 1):
         name = line.split("#")[0].strip()
         if not name:
             continue
+        if not _MODULE_NAME.fullmatch(name):
+            raise PackagingError(f"{listing}, line {number}: {name!r} is not a module name")
         spec = importlib.util.find_spec(name)
-        if spec is None or not spec.submodule_search_locations:
-            raise PackagingError(f"{listing}: package {name!r} is not installed")
-        root = Path(next(iter(spec.submodule_search_locations)))
-        for rel, path in _files(root):
-            entries[f"{name}/{rel}"] = path
+        if spec is None:
+            raise PackagingError(f"{listing}, line {number}: {name!r} is not installed")
+        if spec.submodule_search_locations:  # a package: its folder
+            root = Path(next(iter(spec.submodule_search_locations)))
+            for rel, path in _files(root):
+                entries[f"{name.replace('.', '/')}/{rel}"] = path
+        elif spec.origin and spec.origin not in ("built-in", "frozen"):  # one module: six.py
+            entries[Path(spec.origin).name] = Path(spec.origin)
+        else:
+            raise PackagingError(f"{listing}, line {number}: {name!r} has no file to copy")
     return entries
 
 
-def build_package(source_dir: Path, handler: str, include_probe: bool = True) -> Package:
-    """Zip ``source_dir`` (plus vendored packages and the drop-in probe) deterministically.
+def build_package(
+    source_dir: Path, handler: str, include_probe: bool = True, platform: Platform = LOCAL
+) -> Package:
+    """Zip ``source_dir`` (plus its dependencies built for ``platform``, vendored modules
+    and the drop-in probe) deterministically.
 
     Raises:
-        PackagingError: the folder is missing, empty, or lacks the handler's module.
+        PackagingError: the folder is missing, empty, or lacks the handler's module; its
+            dependencies cannot be built; or the package is over Lambda's limits.
     """
     if not source_dir.is_dir():
         raise PackagingError(f"function source {source_dir} is not a directory")
-    entries = {**_vendored(source_dir), **dict(_files(source_dir))}
-    entries.pop("vendor.txt", None)
+    built = dependencies.build(source_dir, platform)
+    entries = dict(_files(built)) if built else {}
+    entries.pop(".complete", None)
+    entries.update({**_vendored(source_dir), **dict(_files(source_dir))})
+    for own in ("vendor.txt", "requirements.txt"):
+        entries.pop(own, None)
     if include_probe and "coldbench_probe.py" not in entries:
         entries["coldbench_probe.py"] = PROBE_MODULE
     module = handler.rpartition(".")[0].replace(".", "/")
     if f"{module}.py" not in entries and f"{module}/__init__.py" not in entries:
         raise PackagingError(f"handler {handler!r}: no {module}.py in {source_dir}")
+    _check_limits(entries, source_dir)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(entries):
@@ -113,7 +138,46 @@ def build_package(source_dir: Path, handler: str, include_probe: bool = True) ->
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, entries[name].read_bytes())
     data = buffer.getvalue()
+    if len(data) > MAX_ZIPPED_BYTES:
+        raise PackagingError(
+            f"the package of {source_dir} is {len(data) / 2**20:.1f} MB zipped, over Lambda's "
+            f"50 MB for a direct upload; biggest: {_biggest(entries)}"
+        )
     return Package(data, hashlib.sha256(data).hexdigest(), handler, len(entries))
+
+
+def _sizes(entries: dict[str, Path]) -> dict[str, int]:
+    """Unzipped bytes by top-level name (a package, a module, a dist-info folder)."""
+    sizes: dict[str, int] = {}
+    for name, path in entries.items():
+        top = name.split("/")[0]
+        sizes[top] = sizes.get(top, 0) + path.stat().st_size
+    return sizes
+
+
+def _biggest(entries: dict[str, Path], count: int = 5) -> str:
+    ranked = sorted(_sizes(entries).items(), key=lambda kv: -kv[1])[:count]
+    return ", ".join(f"{name} {size / 2**20:.1f} MB" for name, size in ranked)
+
+
+def describe(package: Package, count: int = 5) -> str:
+    """The biggest top-level entries of a built package, unzipped."""
+    sizes: dict[str, int] = {}
+    with zipfile.ZipFile(io.BytesIO(package.zip_bytes)) as zf:
+        for info in zf.infolist():
+            top = info.filename.split("/")[0]
+            sizes[top] = sizes.get(top, 0) + info.file_size
+    ranked = sorted(sizes.items(), key=lambda kv: -kv[1])[:count]
+    return ", ".join(f"{name} {size / 1024:,.0f} KB" for name, size in ranked)
+
+
+def _check_limits(entries: dict[str, Path], source_dir: Path) -> None:
+    total = sum(_sizes(entries).values())
+    if total > MAX_UNZIPPED_BYTES:
+        raise PackagingError(
+            f"the package of {source_dir} is {total / 2**20:.0f} MB unzipped, over Lambda's "
+            f"250 MB; biggest: {_biggest(entries)}"
+        )
 
 
 def unpack(package: Package, cache_root: Path) -> Path:

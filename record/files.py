@@ -25,3 +25,13 @@ def write_text_atomic(path: Path, text: str) -> Path:
     with open_atomic(path) as f:
         f.write(text)
     return path
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

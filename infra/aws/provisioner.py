@@ -28,6 +28,7 @@ from coldbench.infra.aws.clients import (
     while_busy,
 )
 from coldbench.infra.aws.preflight import Plan
+from coldbench.infra.dependencies import Platform
 from coldbench.infra.errors import ProvisionError, WaitTimeout
 from coldbench.infra.packaging import build_package, source_for
 from coldbench.record.config import Config
@@ -162,7 +163,10 @@ class Provisioner:
 
     def _function(self, role_arn: str) -> None:
         fn, lam, name = self.config.function, self.clients.lambda_, self.names.function
-        package = build_package(*source_for(fn.variant, fn.source, fn.handler))
+        package = build_package(
+            *source_for(fn.variant, fn.source, fn.handler),
+            platform=Platform(fn.architecture, fn.runtime),
+        )
         code_sha = base64.b64encode(hashlib.sha256(package.zip_bytes).digest()).decode()
         try:
             found = lam.get_function(FunctionName=name)

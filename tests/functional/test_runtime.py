@@ -26,3 +26,27 @@ def test_what_the_lambda_runtime_provides_is_importable(local_stack):
         assert answer.status_code == 200, answer.text
         body = json.loads(answer.text)
         assert body["imported"][0] == "boto3" and body["site"] == []
+
+
+def test_a_requirement_is_built_into_the_package_with_its_metadata(
+    local_stack, tmp_path, monkeypatch
+):
+    """Dependencies came only from vendor.txt, copied from coldbench's own virtualenv
+    without their dist-info: importlib.metadata.version() failed inside the function."""
+    from tests.unit.infra.test_dependencies import make_wheel
+
+    make_wheel(tmp_path / "wheels")
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(tmp_path / "wheels"))
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "fn"
+    source.mkdir()
+    (source / "requirements.txt").write_text("cbdemo==1.0\n")
+    (source / "app.py").write_text(
+        "from importlib.metadata import version\n\nimport cbdemo\n\n\n"
+        "def handler(event, context):\n"
+        "    return {'statusCode': 200, 'body': cbdemo.VALUE + ' ' + version('cbdemo')}\n"
+    )
+    with local_stack(function={"source": str(source), "handler": "app.handler"}) as stack:
+        answer = get(stack)
+        assert answer.status_code == 200 and answer.text == "cbdemo 1.0 1.0", answer.text
