@@ -91,6 +91,7 @@ class LocalConfig:
     max_environments: int = 50  # the local account concurrency limit
     cpu_scaling: str = "auto"  # auto | on | off
     freeze: bool = True
+    setup: str = ""  # a script run once before the load, against the local AWS services
 
 
 @dataclass(frozen=True)

@@ -108,6 +108,7 @@ class FunctionSpec:
     private_tmp: bool = False  # a tmpfs at /tmp per environment (private_tmp_possible)
     work_dir: Path | None = None  # where environments' TMPDIRs live without private /tmp
     runtime_dir: Path | None = None  # the runtime's libraries alone (runtime.runtime_dir)
+    aws_endpoint: str = ""  # locally: where the AWS services it calls are (moto)
 
     @property
     def library_paths(self) -> list[str]:
@@ -198,6 +199,8 @@ class Environment:
             "AWS_SESSION_TOKEN": "coldbench-local-environment-dummy-token",
             sandbox.MARKER: self.id,  # every process it starts is found by this
         }
+        if spec.aws_endpoint:  # the AWS services it calls are the local ones (moto)
+            env["AWS_ENDPOINT_URL"] = spec.aws_endpoint
         env.update({str(k): str(v) for k, v in spec.user_env.items()})
         return env
 

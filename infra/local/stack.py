@@ -12,6 +12,8 @@ import contextlib
 import hashlib
 import logging
 import os
+import subprocess
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -41,6 +43,40 @@ def work_root() -> str | None:
     which would hide it), in /var/tmp where there is one."""
     var_tmp = Path("/var/tmp")
     return str(var_tmp) if var_tmp.is_dir() and os.access(var_tmp, os.W_OK) else None
+
+
+def run_setup(script: Path, endpoint: str, region: str, timeout_s: float = 300) -> None:
+    """``[local] setup``: the user's script, run once before the load, with the local AWS
+    services' endpoint and the environments' dummy credentials, so what it creates (a
+    table, a bucket, items) is what the function finds.
+
+    Raises:
+        LocalLambdaError: the script is missing, fails or runs past ``timeout_s``.
+    """
+    if not script.is_file():
+        raise LocalLambdaError(f"local.setup: {script} is not a file")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_ACCESS_KEY_ID": "ASIACOLDBENCHLOCALENV",
+        "AWS_SECRET_ACCESS_KEY": "coldbench-local-environment-dummy",
+    }
+    try:
+        result = subprocess.run(
+            [sys.executable, str(script)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise LocalLambdaError(f"local.setup: {script} ran past {timeout_s:.0f} s") from exc
+    if result.returncode != 0:
+        tail = "\n".join(result.stderr.strip().splitlines()[-8:])
+        raise LocalLambdaError(f"local.setup: {script} exited {result.returncode}:\n{tail}")
+    log.info("local.setup: %s ran", script)
 
 
 def warn_if_exposed(host: str, auth: str) -> None:
@@ -111,7 +147,12 @@ class LocalLambda:
             private_tmp=await asyncio.to_thread(private_tmp_possible, task_root),
             work_dir=Path(self._workdir.name),
             runtime_dir=await asyncio.to_thread(runtime_dir, Path(self._workdir.name)),
+            aws_endpoint=self.cloudwatch_endpoint,
         )
+        if cfg.local.setup:
+            await asyncio.to_thread(
+                run_setup, Path(cfg.local.setup), self.cloudwatch_endpoint, cfg.target.region
+            )
         if fn.runtime != spec.runtime:
             log.warning(
                 "function.runtime is %s; the local environments run %s (this machine's "

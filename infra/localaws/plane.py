@@ -192,6 +192,7 @@ class DataPlane:
                 private_tmp=await asyncio.to_thread(_private_tmp, config.code.task_root),
                 work_dir=self.work_dir,
                 runtime_dir=await asyncio.to_thread(runtime_dir, self.work_dir),
+                aws_endpoint=self.cloudwatch_endpoint,
             )
             telemetry = Telemetry(
                 self.cloudwatch_endpoint,

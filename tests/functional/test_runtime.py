@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.conftest import FUNCTIONS
 from tests.functional.test_local_lambda import get, reports
 
@@ -50,3 +52,27 @@ def test_a_requirement_is_built_into_the_package_with_its_metadata(
     with local_stack(function={"source": str(source), "handler": "app.handler"}) as stack:
         answer = get(stack)
         assert answer.status_code == 200 and answer.text == "cbdemo 1.0 1.0", answer.text
+
+
+def test_the_aws_services_a_function_calls_are_local_and_set_up_first(local_stack, moto_server):
+    """A handler reading DynamoDB went to the real AWS endpoint with dummy credentials."""
+    orders = FUNCTIONS / "orders"
+    with local_stack(
+        function={"source": str(orders), "handler": "app.handler"},
+        local={"setup": str(orders / "setup.py")},
+    ) as stack:
+        answer = get(stack)
+        assert answer.status_code == 200, answer.text
+        assert json.loads(answer.text) == {"status": "shipped"}
+
+
+def test_a_setup_script_that_fails_stops_the_start_with_its_error(local_stack, tmp_path):
+    from coldbench.infra.errors import LocalLambdaError
+
+    script = tmp_path / "setup.py"
+    script.write_text("raise SystemExit('the bucket name is taken')\n")
+    with (
+        pytest.raises(LocalLambdaError, match="the bucket name is taken"),
+        local_stack(local={"setup": str(script)}),
+    ):
+        pass

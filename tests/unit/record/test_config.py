@@ -124,7 +124,7 @@ def test_every_key_reaches_the_locust_process_whole(tmp_path, monkeypatch):
         },
         "url": {"auth": "NONE", "cors_allow_origins": ["https://a.example"]},
         "load": {"shape": "steps", "path": "/p", "method": "POST", "payload": "{}"},
-        "local": {"host": "127.0.0.2", "cpu_scaling": "off"},
+        "local": {"host": "127.0.0.2", "cpu_scaling": "off", "setup": "setup.py"},
         "sweep": {
             "memory_mb": [256],
             "variants": ["probe"],
