@@ -35,6 +35,8 @@ examples:
   coldbench run --set load.users=50          any config key, for this run only
   coldbench ui                               Locust's web UI; each test becomes a report
   coldbench run --target aws --yes           the same on real Lambda (make loadtest TARGET=aws)
+  coldbench run --target existing --set target.function=my-api:live --yes
+                                             measure a function you already have, as it is
   coldbench report --latest                  re-render the newest run's report
   coldbench report runs/A runs/B --compare   two runs side by side
 
@@ -44,11 +46,15 @@ Configuration: coldbench.toml, overridden by COLDBENCH_<SECTION>_<KEY> variables
 130 interrupted.
 """
 _FORMAT = argparse.RawDescriptionHelpFormatter
+ALLOW_CHANGES = (
+    "target.kind = existing: let coldbench change the function (recycling at idle gaps); "
+    "its configuration is put back as found afterwards"
+)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="TOML file (default ./coldbench.toml)")
-    parser.add_argument("--target", choices=["local", "aws"], help="target.kind")
+    parser.add_argument("--target", choices=["local", "aws", "existing"], help="target.kind")
     parser.add_argument(
         "--set",
         action="append",
@@ -132,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--yes", action="store_true", help="confirm an AWS run above cost.confirm_above_usd"
     )
+    run.add_argument("--allow-changes", action="store_true", help=ALLOW_CHANGES)
 
     sweep = _command(
         sub,
@@ -157,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument(
         "--yes", action="store_true", help="confirm an AWS target above cost.confirm_above_usd"
     )
+    ui.add_argument("--allow-changes", action="store_true", help=ALLOW_CHANGES)
 
     package = _command(
         sub,
@@ -261,6 +269,8 @@ def cmd_local(config: Config) -> int:
         path = write_target(target)
         print(f"local Lambda {target.function_name} at {target.url} (auth {target.auth})")
         print(f"CloudWatch endpoint {target.cloudwatch_endpoint}; target written to {path}")
+        if target.function.configured_runtime:
+            print(runtime_note(target))
         if target.auth == "AWS_IAM":
             print(local_credentials_hint(target))
         print("Ctrl-C to stop")
@@ -319,6 +329,15 @@ def cmd_local_aws(config: Config, port: int, log_delay_s: float) -> int:
 
     asyncio.run(serve())
     return 0
+
+
+def runtime_note(target: Target) -> str:
+    """Said once when the local interpreter is not the configured runtime."""
+    fn = target.function
+    return (
+        f"function.runtime is {fn.configured_runtime}; the local environments run "
+        f"{fn.runtime} (this machine's interpreter), as the run and its report record"
+    )
 
 
 def local_credentials_hint(target: Target) -> str:

@@ -42,7 +42,7 @@ def cost_guard(configs: list[Config], confirmed: bool, what: str) -> None:
     """
     from coldbench.infra.aws.preflight import worst_case_cost
 
-    if confirmed or not configs or configs[0].target.kind != "aws":
+    if confirmed or not configs or not configs[0].target.on_aws:
         return
     cost = sum(worst_case_cost(c, c.function.reserved_concurrency) for c in configs)
     threshold = configs[0].cost.confirm_above_usd
@@ -54,7 +54,32 @@ def cost_guard(configs: list[Config], confirmed: bool, what: str) -> None:
 
 
 @contextlib.contextmanager
-def target_up(config: Config, confirmed: bool = False) -> Iterator[tuple[Target, Path]]:
+def existing_up(config: Config, allow_changes: bool) -> Iterator[tuple[Target, Path]]:
+    """An existing function, described and never changed; with ``allow_changes`` (what
+    recycling needs) its configuration is put back as found afterwards, Ctrl-C too."""
+    from coldbench.infra.aws.clients import make_clients
+    from coldbench.infra.aws.existing import Restorer, existing_target
+
+    if config.load.recycle_at_gap and not allow_changes:
+        raise PipelineError(
+            "load.recycle_at_gap changes the function (an environment-variable nonce): an "
+            "existing function is changed only with --allow-changes, and put back after"
+        )
+    clients = make_clients(config)
+    target = existing_target(config, clients)
+    restorer = Restorer(clients, target) if allow_changes else None
+    write_target(target)
+    try:
+        yield target, TARGET_FILE
+    finally:
+        if restorer is not None and restorer.restore():
+            print(f"coldbench: {target.function_name}'s configuration put back as found")
+
+
+@contextlib.contextmanager
+def target_up(
+    config: Config, confirmed: bool = False, allow_changes: bool = False
+) -> Iterator[tuple[Target, Path]]:
     """Stand the configured target up for the block; yields it and the file describing it.
 
     A local target is started and stopped here, and its file is this process's own:
@@ -73,6 +98,10 @@ def target_up(config: Config, confirmed: bool = False) -> Iterator[tuple[Target,
                 yield stack.target, path
             finally:
                 path.unlink(missing_ok=True)
+        return
+    if config.target.kind == "existing":
+        with existing_up(config, allow_changes) as found:
+            yield found
         return
     target = aws_up(config, confirmed=confirmed)
     yield target, TARGET_FILE
@@ -203,6 +232,11 @@ def analyse_and_render(run_dir: Path, config: Config, wait_s: float) -> tuple[Su
 
 
 def _require_aws(config: Config, verb: str) -> None:
+    if config.target.kind == "existing":
+        raise PipelineError(
+            f"`coldbench {verb}` is for coldbench's own stack: an existing function is "
+            "measured as it is, never created, changed or deleted"
+        )
     if config.target.kind != "aws":
         raise PipelineError(
             f"`coldbench {verb}` is for AWS targets (--target aws); locally use `coldbench local`"
@@ -244,6 +278,11 @@ def cmd_recycle(config: Config, args) -> int:
     from coldbench.infra.recycle import recycle
 
     target = read_target()
+    if target.existing:
+        raise PipelineError(
+            f"{target.function_name} is an existing function: recycling changes it (run "
+            "with --allow-changes and load.recycle_at_gap, which puts it back after)"
+        )
     retired = recycle(target)
     print(
         f"recycled {target.function_name}"
@@ -252,13 +291,22 @@ def cmd_recycle(config: Config, args) -> int:
     return 0
 
 
-def run_once(config: Config, confirmed: bool = False) -> tuple[Summary, Path, int]:
+def run_once(
+    config: Config, confirmed: bool = False, allow_changes: bool = False
+) -> tuple[Summary, Path, int]:
     """One pass of the pipeline: up, Locust, collect, report. Returns (summary, page, code).
     On AWS, ``up`` refuses a plan above the cost threshold unless ``confirmed``."""
-    with target_up(config, confirmed) as (target, target_file):
+    with target_up(config, confirmed, allow_changes) as (target, target_file):
         run_dir = create_run_dir()  # only once the target is up: a refused preflight leaves nothing
+        runtime = target.function
+        note = (
+            f"; {runtime.configured_runtime} runs as {runtime.runtime} locally"
+            if runtime.configured_runtime
+            else ""
+        )
         print(
-            f"coldbench: {target.kind} target {target.url} ({target.auth}), run {run_dir.name}",
+            f"coldbench: {target.kind} target {target.url} ({target.auth}), run {run_dir.name}"
+            + note,
             file=sys.stderr,
         )
         code = run_locust(config, run_dir, target_file)
@@ -276,7 +324,7 @@ def cmd_run(config: Config, args) -> int:
     from coldbench.analysis.console import one_screen
 
     cost_guard([config], args.yes, "run")
-    summary, page, code = run_once(config, args.yes)
+    summary, page, code = run_once(config, args.yes, getattr(args, "allow_changes", False))
     print(one_screen(summary))
     print(f"report: {page.resolve()}")
     if config.target.kind == "aws":

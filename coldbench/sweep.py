@@ -30,6 +30,11 @@ def cells(config: Config) -> list[dict]:
 def sweep(config: Config, run_once: Callable, confirmed: bool = False) -> int:
     from coldbench.analysis.compare import compare
 
+    if config.target.kind == "existing":
+        raise PipelineError(
+            "a sweep reconfigures the function for every cell: not for an existing function "
+            "(measure it with `coldbench run`, or sweep coldbench's own copy with --target aws)"
+        )
     matrix = cells(config)
     if config.target.kind == "aws" and not confirmed and len(matrix) > 1:
         raise PipelineError(f"an AWS sweep runs {len(matrix)} load tests: pass --yes to go ahead")

@@ -99,7 +99,7 @@ class ReportWatcher:
 def cmd_ui(config: Config, args) -> int:
     # The UI's tests are open-ended: the configured load is what the guard can judge.
     cost_guard([config], args.yes, "ui (each test started in it costs as a run)")
-    with target_up(config, args.yes) as (target, target_file):
+    with target_up(config, args.yes, args.allow_changes) as (target, target_file):
         watcher = ReportWatcher(config, time.time(), wait_s=60 if target.kind == "local" else 900)
         print(
             f"coldbench: target {target.url}; open http://127.0.0.1:{args.web_port}/ "

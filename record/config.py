@@ -32,10 +32,16 @@ NON_CONFIG_ENV = {"COLDBENCH_CONFIG", "COLDBENCH_TARGET_FILE", "COLDBENCH_RUN_DI
 
 @dataclass(frozen=True)
 class TargetConfig:
-    kind: str = "local"  # local | aws
+    kind: str = "local"  # local | aws | existing
     region: str = "us-east-1"
     profile: str = ""
     stack_name: str = "coldbench"
+    function: str = ""  # existing: "name-or-arn[:qualifier]" of a function to measure as is
+
+    @property
+    def on_aws(self) -> bool:
+        """Whether the target is on AWS (ours, or an existing function)."""
+        return self.kind in ("aws", "existing")
 
 
 @dataclass(frozen=True)
@@ -162,7 +168,7 @@ class Config:
 
 
 _CHOICES = {
-    "target.kind": {"local", "aws"},
+    "target.kind": {"local", "aws", "existing"},
     "function.variant": {"probe", "naive", "optimized", "faults", "custom"},
     "function.architecture": {"x86_64", "arm64"},
     "function.log_format": {"JSON", "Text"},
@@ -416,6 +422,8 @@ def _check_consistency(config: Config) -> None:
         raise ConfigError("load.wait_min_s", "is larger than load.wait_max_s")
     if not config.load.path.startswith("/"):
         raise ConfigError("load.path", f"{config.load.path!r} must start with /")
+    if config.target.kind == "existing" and not config.target.function:
+        raise ConfigError("target.function", "kind 'existing' needs the function's name or ARN")
     reserved = sorted(set(fn.env) & RESERVED_ENV)
     if reserved:
         raise ConfigError(

@@ -70,6 +70,7 @@ class Target:
     account_id: str = ""
     function: FunctionSnapshot = field(default_factory=FunctionSnapshot)
     owner_pid: int = 0  # local: the process serving the target; the file is its own
+    existing: bool = False  # AWS: a function coldbench did not create and must not change
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

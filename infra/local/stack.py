@@ -153,13 +153,6 @@ class LocalLambda:
             await asyncio.to_thread(
                 run_setup, Path(cfg.local.setup), self.cloudwatch_endpoint, cfg.target.region
             )
-        if fn.runtime != spec.runtime:
-            log.warning(
-                "function.runtime is %s; the local environments run %s (this machine's "
-                "interpreter), as the target and the report record",
-                fn.runtime,
-                spec.runtime,
-            )
         limit = cfg.local.max_environments
         if fn.reserved_concurrency:
             limit = min(limit, fn.reserved_concurrency)

@@ -232,3 +232,68 @@ def test_sigkill_of_local_aws_leaves_no_environment_behind(local_aws):
     assert requests.get(url, timeout=30).status_code == 200
     assert len(processes_of(local_aws.stack)) >= 2, "moto and an environment run"
     local_aws.stop(signal.SIGKILL)
+
+
+def create_existing(local_aws, name: str) -> str:
+    """A function made with plain boto3, as SAM, CDK or the console would: no tags of ours."""
+    from coldbench.infra.packaging import build_package, source_for
+
+    iam, lam = local_aws.client("iam"), local_aws.client("lambda")
+    role = iam.create_role(
+        RoleName=f"{name}-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "lambda.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    time.sleep(2.5)  # a new role takes a moment before Lambda can assume it
+    package = build_package(*source_for("probe"))
+    lam.create_function(
+        FunctionName=name,
+        Role=role,
+        Runtime="python3.12",
+        Handler="app.handler",
+        Code={"ZipFile": package.zip_bytes},
+        MemorySize=256,
+        Environment={"Variables": {"GREETING": "hello"}},
+        LoggingConfig={"LogFormat": "JSON"},
+    )
+    lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 1})
+    return lam.get_function_configuration(FunctionName=name)["RevisionId"]
+
+
+@pytest.mark.slow
+def test_an_existing_function_is_measured_and_left_exactly_as_it_was(local_aws):
+    name = "orders-api"
+    existing = ("--target", "existing", "--set", f"target.function={name}", "--yes")
+    lam = local_aws.client("lambda")
+    revision = create_existing(local_aws, name)
+    refused = local_aws.coldbench("run", *existing)
+    assert refused.returncode == 2 and "has no Function URL" in refused.stderr, refused.stderr
+    lam.create_function_url_config(FunctionName=name, AuthType="AWS_IAM")
+    revision = lam.get_function_configuration(FunctionName=name)["RevisionId"]
+
+    ok(local_aws.coldbench("run", *existing, "--set", "load.cycles=1"))
+    summary = summary_of(local_aws.cwd)
+    assert summary["match_rate"] >= 0.99 and summary["reached"] > 0
+    assert summary["memory_size_mb"] == 256
+    assert lam.get_function_configuration(FunctionName=name)["RevisionId"] == revision
+
+    recycling = (*existing, "--set", "load.recycle_at_gap=true", "--set", "load.idle_s=2")
+    refused = local_aws.coldbench("run", *recycling)
+    assert refused.returncode == 2 and "--allow-changes" in refused.stderr
+    ok(local_aws.coldbench("run", *recycling, "--allow-changes", "--set", "load.cycles=2"))
+    after = lam.get_function_configuration(FunctionName=name)
+    assert after["Environment"] == {"Variables": {"GREETING": "hello"}}, "put back as found"
+    for verb in ("up", "down"):
+        said = local_aws.coldbench(verb, *existing)
+        assert said.returncode == 2 and "never created, changed or deleted" in said.stderr
+    assert lam.get_function(FunctionName=name)["Configuration"]["FunctionName"] == name
