@@ -23,7 +23,7 @@ from botocore.credentials import Credentials
 
 from coldbench.infra.aws.clients import make_clients
 from coldbench.infra.aws.preflight import preflight
-from coldbench.infra.aws.provisioner import Provisioner
+from coldbench.infra.aws.provisioner import TRUST_POLICY, Provisioner
 from coldbench.record.config import build_config
 from tests.functional.test_cleanup import processes_of
 
@@ -239,21 +239,9 @@ def create_existing(local_aws, name: str) -> str:
     from coldbench.infra.packaging import build_package, source_for
 
     iam, lam = local_aws.client("iam"), local_aws.client("lambda")
-    role = iam.create_role(
-        RoleName=f"{name}-role",
-        AssumeRolePolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [
-                    {
-                        "Effect": "Allow",
-                        "Principal": {"Service": "lambda.amazonaws.com"},
-                        "Action": "sts:AssumeRole",
-                    }
-                ],
-            }
-        ),
-    )["Role"]["Arn"]
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=TRUST_POLICY)["Role"][
+        "Arn"
+    ]
     time.sleep(2.5)  # a new role takes a moment before Lambda can assume it
     package = build_package(*source_for("probe"))
     lam.create_function(

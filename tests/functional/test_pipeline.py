@@ -455,19 +455,24 @@ def _alive(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
 
 
-def test_killing_coldbench_ends_its_locust_which_marks_the_run_ended_early(tmp_path):
-    """Locust once outlived a SIGKILLed coldbench, loaded a stopped target for the rest
-    of the shape and marked that run completed."""
-    (tmp_path / "coldbench.toml").write_text(
-        '[url]\nauth = "NONE"\n[load]\nshape = "constant"\nusers = 2\nrun_time_s = 120\n'
+def _coldbench_run(cwd: Path, load: str) -> subprocess.Popen:
+    """`coldbench run` in the background: a public local URL, a constant load of 2 users."""
+    (cwd / "coldbench.toml").write_text(
+        '[url]\nauth = "NONE"\n[load]\nshape = "constant"\nusers = 2\n' + load
     )
-    proc = subprocess.Popen(
+    return subprocess.Popen(
         [sys.executable, "-m", "coldbench.cli", "run"],
-        cwd=tmp_path,
+        cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+
+
+def test_killing_coldbench_ends_its_locust_which_marks_the_run_ended_early(tmp_path):
+    """Locust once outlived a SIGKILLed coldbench, loaded a stopped target for the rest
+    of the shape and marked that run completed."""
+    proc = _coldbench_run(tmp_path, "run_time_s = 120\n")
     try:
         deadline = time.monotonic() + 60
         while not list(tmp_path.glob("runs/*/requests.csv")):
@@ -508,16 +513,7 @@ def _listening(port: int) -> set[str]:
 
 def test_locusts_master_listens_on_loopback_only(tmp_path):
     """`--processes N` once bound the master to every interface (*:5557) for the run."""
-    (tmp_path / "coldbench.toml").write_text(
-        '[url]\nauth = "NONE"\n[load]\nshape = "constant"\nusers = 2\nrun_time_s = 5\nworkers = 2\n'
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "coldbench.cli", "run"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = _coldbench_run(tmp_path, "run_time_s = 5\nworkers = 2\n")
     try:
         deadline = time.monotonic() + 60
         port, addresses = None, set()
