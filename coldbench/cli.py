@@ -381,9 +381,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_local(config)
         if args.command == "local-aws":
             return cmd_local_aws(config, args.port, args.log_delay)
-        from coldbench import pipeline, ui
+        from coldbench import pipeline, sweep, ui
 
-        handler = ui.cmd_ui if args.command == "ui" else getattr(pipeline, f"cmd_{args.command}")
+        own = {"ui": ui.cmd_ui, "sweep": sweep.cmd_sweep}
+        handler = own.get(args.command) or getattr(pipeline, f"cmd_{args.command}")
         return handler(config, args)
     except ColdbenchError as exc:
         print(f"coldbench: {exc}", file=sys.stderr)

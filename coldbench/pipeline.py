@@ -332,12 +332,6 @@ def cmd_run(config: Config, args) -> int:
     return 0 if summary.slo_ok and code == 0 else 1
 
 
-def cmd_sweep(config: Config, args) -> int:
-    from coldbench.sweep import sweep
-
-    return sweep(config, run_once, confirmed=getattr(args, "yes", False))
-
-
 def cmd_package(config: Config, args) -> int:
     from coldbench.infra.dependencies import LOCAL, Platform
     from coldbench.infra.packaging import build_package, describe, source_for

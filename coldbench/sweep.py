@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 from coldbench.errors import PipelineError
-from coldbench.pipeline import cost_guard
+from coldbench.pipeline import cost_guard, run_once
 from coldbench.record.config import Config, replace
 from coldbench.record.progress import Progress
 
@@ -63,6 +63,10 @@ def sweep(config: Config, run_once: Callable, confirmed: bool = False) -> int:
         print(f"lowest {what}: {judged['winner'] or 'no clear winner'} ({judged['why']})")
     print(f"comparison: {page.resolve()}")
     return 0
+
+
+def cmd_sweep(config: Config, args) -> int:
+    return sweep(config, run_once, confirmed=getattr(args, "yes", False))
 
 
 def _describe(function: dict) -> str:
