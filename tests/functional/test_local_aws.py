@@ -91,16 +91,25 @@ class LocalAws:
         return code
 
 
-@pytest.fixture
-def local_aws(tmp_path):
-    (tmp_path / "coldbench.toml").write_text(SETTINGS)
-    # Logs reach CloudWatch 2 s late, as on AWS: the collector has to wait for them.
-    server = LocalAws(tmp_path, f"cbla{uuid.uuid4().hex[:6]}", "--log-delay", "2")
+def serve(cwd: Path, *extra: str):
+    (cwd / "coldbench.toml").write_text(SETTINGS)
+    server = LocalAws(cwd, f"cbla{uuid.uuid4().hex[:6]}", *extra)
     try:
         yield server
     finally:
         if server.proc.poll() is None:
             server.stop()
+
+
+@pytest.fixture
+def local_aws(tmp_path):
+    yield from serve(tmp_path)
+
+
+@pytest.fixture
+def late_logs_aws(tmp_path):
+    """Logs reach CloudWatch 2 s late, as on AWS: the collector has to wait for them."""
+    yield from serve(tmp_path, "--log-delay", "2")
 
 
 def ok(result: subprocess.CompletedProcess) -> str:
@@ -130,7 +139,8 @@ def cold_phases(cwd: Path) -> set[str]:
 
 
 @pytest.mark.slow
-def test_up_run_provisioned_run_down_against_local_aws(local_aws, monkeypatch):
+def test_up_run_provisioned_run_down_against_local_aws(late_logs_aws, monkeypatch):
+    local_aws = late_logs_aws
     cwd = local_aws.cwd
     out = ok(local_aws.coldbench("up", "--target", "aws", "--yes"))
     assert "created function" in out and "created Function URL (AWS_IAM)" in out
@@ -262,6 +272,7 @@ def create_existing(local_aws, name: str) -> str:
 def test_an_existing_function_is_measured_and_left_exactly_as_it_was(local_aws):
     name = "orders-api"
     existing = ("--target", "existing", "--set", f"target.function={name}", "--yes")
+    short = ("--set", "load.hold_s=2", "--set", "load.cycles=1", "--set", "slo.warm_p99_ms=10000")
     lam = local_aws.client("lambda")
     revision = create_existing(local_aws, name)
     refused = local_aws.coldbench("run", *existing)
@@ -269,7 +280,7 @@ def test_an_existing_function_is_measured_and_left_exactly_as_it_was(local_aws):
     lam.create_function_url_config(FunctionName=name, AuthType="AWS_IAM")
     revision = lam.get_function_configuration(FunctionName=name)["RevisionId"]
 
-    ok(local_aws.coldbench("run", *existing, "--set", "load.cycles=1"))
+    ok(local_aws.coldbench("run", *existing, *short))
     summary = summary_of(local_aws.cwd)
     assert summary["match_rate"] >= 0.99 and summary["reached"] > 0
     assert summary["memory_size_mb"] == 256
@@ -278,7 +289,7 @@ def test_an_existing_function_is_measured_and_left_exactly_as_it_was(local_aws):
     recycling = (*existing, "--set", "load.recycle_at_gap=true", "--set", "load.idle_s=2")
     refused = local_aws.coldbench("run", *recycling)
     assert refused.returncode == 2 and "--allow-changes" in refused.stderr
-    ok(local_aws.coldbench("run", *recycling, "--allow-changes", "--set", "load.cycles=2"))
+    ok(local_aws.coldbench("run", *recycling, *short, "--set", "load.cycles=2", "--allow-changes"))
     after = lam.get_function_configuration(FunctionName=name)
     assert after["Environment"] == {"Variables": {"GREETING": "hello"}}, "put back as found"
     for verb in ("up", "down"):
