@@ -31,9 +31,10 @@ def console_of(tmp_path: Path, source: Path, handler: str, requests_made: int = 
         stderr=subprocess.STDOUT,
         text=True,
     )
-    first = proc.stdout.readline()
-    url = first.split(" at ")[1].split()[0]
+    first = ""
     try:
+        first = proc.stdout.readline()
+        url = first.split(" at ")[1].split()[0]
         for _ in range(requests_made):
             assert requests.get(url, timeout=30).status_code == 502
     finally:
