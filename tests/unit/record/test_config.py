@@ -111,7 +111,13 @@ def test_every_key_reaches_the_locust_process_whole(tmp_path, monkeypatch):
 
     raw = Config().as_dict()
     changed: dict = {
-        "target": {"kind": "aws", "region": "eu-west-1", "profile": "bench", "stack_name": "s"},
+        "target": {
+            "kind": "aws",
+            "region": "eu-west-1",
+            "profile": "bench",
+            "stack_name": "s",
+            "function": "f",
+        },
         "function": {
             "variant": "custom",
             "source": "src",
