@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -205,6 +206,7 @@ def run_locust(config: Config, run_dir: Path, target_file: Path | None = None) -
             stdout=log,
             stderr=subprocess.STDOUT,
             env=locust_environ(config, target_file),
+            start_new_session=True,  # Locust and its workers: one group, stopped together
         )
         started = time.monotonic()
         progress = Progress("load", expected, "s")
@@ -213,12 +215,25 @@ def run_locust(config: Config, run_dir: Path, target_file: Path | None = None) -
                 progress.update(time.monotonic() - started)
                 time.sleep(0.5)
         except KeyboardInterrupt:
-            proc.terminate()
-            proc.wait(30)
+            stop_locust(proc)
             raise
         finally:
             progress.close()
     return proc.returncode
+
+
+def stop_locust(proc: subprocess.Popen, grace_s: float = 15.0) -> None:
+    """Stop Locust and its workers (its process group): SIGTERM, so it flushes its rows
+    and records how the run ended, then SIGKILL if it has not ended within ``grace_s``
+    (a master stopped while it still waits for its workers never ends on its own)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(grace_s)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 def analyse_and_render(run_dir: Path, config: Config, wait_s: float) -> tuple[Summary, Path]:

@@ -24,6 +24,7 @@ from coldbench.pipeline import (
     cost_guard,
     locust_command,
     locust_environ,
+    stop_locust,
     target_up,
 )
 from coldbench.record.config import Config
@@ -110,6 +111,7 @@ def cmd_ui(config: Config, args) -> int:
         proc = subprocess.Popen(
             locust_command(config, None, headless=False, web_port=args.web_port),
             env=locust_environ(config, target_file),
+            start_new_session=True,  # stopped as a group, by us, however we are stopped
         )
         watcher.start()
         try:
@@ -117,13 +119,7 @@ def cmd_ui(config: Config, args) -> int:
         except KeyboardInterrupt:
             pass
         finally:
-            if proc.poll() is None:
-                proc.terminate()  # on SIGTERM to us; Ctrl-C reached Locust already
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_locust(proc)
             print("coldbench: finishing the reports of this session's tests", file=sys.stderr)
             watcher.finish()
         if proc.returncode not in (0, -15, 1) and not watcher.done:

@@ -531,3 +531,34 @@ def test_locusts_master_listens_on_loopback_only(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_sigterm_while_locusts_master_waits_for_its_workers_ends_them_all(tmp_path):
+    """A master stopped before its workers had connected never ended: SIGTERM to
+    coldbench at that moment once left it running for good."""
+    proc = _coldbench_run(tmp_path, "run_time_s = 60\nworkers = 2\n")
+    try:
+        deadline = time.monotonic() + 60
+        locust: list[int] = []
+        while not locust:
+            assert time.monotonic() < deadline, "Locust did not start"
+            locust = [
+                pid
+                for pid in _children(proc.pid)
+                if b"locust" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            ]
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        group = os.getpgid(locust[0]) if _alive(locust[0]) else None
+        deadline = time.monotonic() + 5
+        while _alive(locust[0]) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(locust[0]), "Locust's master outlived coldbench"
+        if group is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(group, 0)
+                raise AssertionError("a Locust worker outlived coldbench")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
