@@ -127,7 +127,7 @@ class FunctionUrl:
         iam = None
         if self.auth == "AWS_IAM":
             url = f"http://{request.host}{request.raw_path}"
-            reason = sigv4.verify(
+            reason = sigv4.verify_prechecked(
                 request.method, url, headers, body, self.region, credentials=self.credentials
             )
             if reason is not None:

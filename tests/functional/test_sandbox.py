@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from coldbench.infra.recycle import recycle
 from tests.functional.test_local_lambda import get, reports, wait_idle
 
 
@@ -48,21 +49,12 @@ def test_children_end_with_their_environment(local_stack, detach):
         assert get(stack, f"/?mode=spawn&tag={tag}&detach={detach}").status_code == 200
         assert running_sleeps(tag), "the child runs while its environment lives"
         wait_idle(stack)
-        stack_recycle(stack)
+        recycle(stack.target)
         assert gone(tag), "the child outlived its environment"
         deadline = time.monotonic() + 10
         while stack.pool.status()["environments"] and time.monotonic() < deadline:
             time.sleep(0.1)
         assert stack.pool.status()["environments"] == 0, "the environment was forgotten"
-
-
-def stack_recycle(stack) -> None:
-    import json
-    import urllib.request
-
-    request = urllib.request.Request(stack.target.control_url + "recycle", method="POST", data=b"")
-    with urllib.request.urlopen(request, timeout=30) as response:
-        json.load(response)
 
 
 def test_a_runtime_that_exits_is_an_exit_error_at_once_though_a_child_holds_its_pipes(
