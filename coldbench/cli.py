@@ -149,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument(
         "--yes", action="store_true", help="confirm an AWS sweep (each cell is a load test)"
     )
+    sweep.add_argument("--allow-changes", action="store_true", help=ALLOW_CHANGES)
 
     ui = _command(
         sub,

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from coldbench import locustfiles
@@ -75,6 +75,22 @@ def existing_up(config: Config, allow_changes: bool) -> Iterator[tuple[Target, P
     finally:
         if restorer is not None and restorer.restore():
             print(f"coldbench: {target.function_name}'s configuration put back as found")
+
+
+@contextlib.contextmanager
+def existing_changes(config: Config) -> Iterator[Callable[[dict], None]]:
+    """For a sweep of an existing function: yields what applies one cell's change (and
+    waits for it); the configuration as found is put back at the end, Ctrl-C too."""
+    from coldbench.infra.aws.clients import make_clients
+    from coldbench.infra.aws.existing import Restorer, existing_target
+
+    clients = make_clients(config)
+    restorer = Restorer(clients, existing_target(config, clients))
+    try:
+        yield restorer.apply
+    finally:
+        if restorer.restore():
+            print(f"coldbench: {restorer.name}'s configuration put back as found")
 
 
 @contextlib.contextmanager

@@ -130,6 +130,39 @@ def build_package(
     if f"{module}.py" not in entries and f"{module}/__init__.py" not in entries:
         raise PackagingError(f"handler {handler!r}: no {module}.py in {source_dir}")
     _check_limits(entries, source_dir)
+    return _zip(entries, source_dir, handler)
+
+
+def build_layer(folder: Path, platform: Platform = LOCAL) -> Package:
+    """Zip a folder as a Lambda layer, deterministically.
+
+    Lambda unpacks a layer under ``/opt`` and puts ``python`` and
+    ``python/lib/python3.x/site-packages`` on the path. A folder with a top-level
+    ``python/`` is taken as that content as is; any other folder's files go under
+    ``python/``. Its ``requirements.txt`` (or ``pyproject.toml`` dependencies) is built
+    into ``python/`` for ``platform``, as a function's are.
+
+    Raises:
+        PackagingError: the folder is missing or empty, its dependencies cannot be
+            built, or the layer is over Lambda's limits.
+    """
+    if not folder.is_dir():
+        raise PackagingError(f"layer {folder} is not a directory")
+    as_is = (folder / "python").is_dir()
+    built = dependencies.build(folder, platform)
+    entries = {f"python/{rel}": path for rel, path in _files(built)} if built else {}
+    entries.pop("python/.complete", None)
+    for rel, path in _files(folder):
+        if rel in ("requirements.txt", "pyproject.toml"):
+            continue
+        entries[rel if as_is else f"python/{rel}"] = path
+    if not entries:
+        raise PackagingError(f"layer {folder} has no files")
+    _check_limits(entries, folder)
+    return _zip(entries, folder, "")
+
+
+def _zip(entries: dict[str, Path], source_dir: Path, handler: str) -> Package:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(entries):
@@ -178,6 +211,28 @@ def _check_limits(entries: dict[str, Path], source_dir: Path) -> None:
             f"the package of {source_dir} is {total / 2**20:.0f} MB unzipped, over Lambda's "
             f"250 MB; biggest: {_biggest(entries)}"
         )
+
+
+def check_total(function: Package, layers: list[Package]) -> None:
+    """Lambda's 250 MB for the function and all its layers together, unzipped.
+
+    Raises:
+        PackagingError: over the limit, with each part's size.
+    """
+    parts = [("function", function), *((f"layer {i + 1}", p) for i, p in enumerate(layers))]
+    sizes = [(name, _unzipped(p)) for name, p in parts]
+    total = sum(size for _, size in sizes)
+    if total > MAX_UNZIPPED_BYTES:
+        listed = ", ".join(f"{name} {size / 2**20:.0f} MB" for name, size in sizes)
+        raise PackagingError(
+            f"the function and its layers are {total / 2**20:.0f} MB unzipped, over Lambda's "
+            f"250 MB: {listed}"
+        )
+
+
+def _unzipped(package: Package) -> int:
+    with zipfile.ZipFile(io.BytesIO(package.zip_bytes)) as zf:
+        return sum(info.file_size for info in zf.infolist())
 
 
 def unpack(package: Package, cache_root: Path) -> Path:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from coldbench.record.checks import check_env, check_layers, validate
 from coldbench.record.errors import ConfigError
 
 ENV_PREFIX = "COLDBENCH_"
@@ -54,6 +55,8 @@ class FunctionConfig:
     architecture: str = "x86_64"  # x86_64 | arm64
     runtime: str = "python3.12"
     env: Mapping[str, str] = field(default_factory=dict)
+    # Folders (zipped and published as layers) or layer version ARNs, in Lambda's order.
+    layers: tuple[str, ...] = ()
     reserved_concurrency: int = 10  # cost / blast-radius cap; 0 = no reservation
     provisioned_concurrency: int = 0
     log_format: str = "JSON"  # JSON | Text
@@ -167,31 +170,6 @@ class Config:
         }
 
 
-_CHOICES = {
-    "target.kind": {"local", "aws", "existing"},
-    "function.variant": {"probe", "naive", "optimized", "faults", "custom"},
-    "function.architecture": {"x86_64", "arm64"},
-    "function.log_format": {"JSON", "Text"},
-    "url.auth": {"AWS_IAM", "NONE"},
-    "load.shape": {"ramp-idle", "burst", "steps", "constant"},
-    "load.method": {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"},
-    "local.cpu_scaling": {"auto", "on", "off"},
-}
-_CHOICE_LISTS = {
-    "sweep.variants": _CHOICES["function.variant"] - {"custom"},
-    "sweep.architectures": _CHOICES["function.architecture"],
-}
-_POSITIVE = {
-    "function.memory_mb",
-    "function.timeout_s",
-    "load.users",
-    "load.spawn_rate",
-    "load.cycles",
-    "load.workers",
-    "local.max_environments",
-}
-
-
 def _coerce(key: str, hint: Any, value: Any) -> Any:
     """Convert ``value`` (from TOML or an env-var string) to the field's type."""
     origin = typing.get_origin(hint)
@@ -276,52 +254,6 @@ def _table(text: str) -> Any:
         return json.loads(text)
 
 
-# The retention periods CloudWatch Logs accepts (PutRetentionPolicy).
-_RETENTION_DAYS = {
-    1,
-    3,
-    5,
-    7,
-    14,
-    30,
-    60,
-    90,
-    120,
-    150,
-    180,
-    365,
-    400,
-    545,
-    731,
-    1096,
-    1827,
-    2192,
-    2557,
-    2922,
-    3288,
-    3653,
-}
-
-
-def _validate(key: str, value: Any) -> None:
-    if key == "function.log_retention_days" and value not in _RETENTION_DAYS:
-        raise ConfigError(
-            key, f"{value} is not a retention CloudWatch Logs accepts: {sorted(_RETENTION_DAYS)}"
-        )
-    if key in _CHOICE_LISTS:
-        bad = [v for v in value if v not in _CHOICE_LISTS[key]]
-        if bad or not value:
-            raise ConfigError(key, f"{bad or 'empty'}: choose from {sorted(_CHOICE_LISTS[key])}")
-    if key == "sweep.memory_mb" and any(not 128 <= m <= 10240 for m in value):
-        raise ConfigError(key, f"{list(value)}: every size must be within 128..10240")
-    if key in _CHOICES and value not in _CHOICES[key]:
-        raise ConfigError(key, f"{value!r} is not one of {sorted(_CHOICES[key])}")
-    if key in _POSITIVE and value <= 0:
-        raise ConfigError(key, f"must be positive, got {value!r}")
-    if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
-        raise ConfigError(key, f"must not be negative, got {value!r}")
-
-
 def _section_types() -> dict[str, type]:
     return {f.name: typing.get_type_hints(Config)[f.name] for f in dataclasses.fields(Config)}
 
@@ -370,36 +302,11 @@ def build_config(raw: Mapping[str, Mapping[str, Any]]) -> Config:
             if key not in hints:
                 raise ConfigError(dotted, f"unknown key (known: {sorted(hints)})")
             kwargs[key] = _coerce(dotted, hints[key], value)
-            _validate(dotted, kwargs[key])
+            validate(dotted, kwargs[key])
         built[section] = cls(**kwargs)
     config = Config(**built)
     _check_consistency(config)
     return config
-
-
-# Environment variables Lambda sets itself and refuses in a function's configuration.
-RESERVED_ENV = frozenset(
-    {
-        "_HANDLER",
-        "_X_AMZN_TRACE_ID",
-        "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_DEFAULT_REGION",
-        "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_NAME",
-        "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME",
-        "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_LAMBDA_RUNTIME_API",
-        "AWS_REGION",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "LAMBDA_RUNTIME_DIR",
-        "LAMBDA_TASK_ROOT",
-    }
-)
 
 
 def _check_consistency(config: Config) -> None:
@@ -424,19 +331,8 @@ def _check_consistency(config: Config) -> None:
         raise ConfigError("load.path", f"{config.load.path!r} must start with /")
     if config.target.kind == "existing" and not config.target.function:
         raise ConfigError("target.function", "kind 'existing' needs the function's name or ARN")
-    reserved = sorted(set(fn.env) & RESERVED_ENV)
-    if reserved:
-        raise ConfigError(
-            f"function.env.{reserved[0]}",
-            "Lambda reserves this name for its own value and refuses to set it "
-            f"(reserved: {', '.join(sorted(RESERVED_ENV))})",
-        )
-    for name, value in fn.env.items():
-        if "\0" in str(name) or "\0" in str(value) or "=" in str(name) or not str(name):
-            raise ConfigError(
-                f"function.env.{name}".replace("\0", "\\0"),
-                "no process environment can carry this (a NUL byte, '=' or an empty name)",
-            )
+    check_env(fn.env)
+    check_layers(fn.layers)
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, dict[str, Any]]:

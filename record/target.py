@@ -46,12 +46,15 @@ class FunctionSnapshot:
     ephemeral_storage_mb: int = 512
     tmp_isolation: str = "AWS"  # local: "private tmpfs" per environment, or "TMPDIR only"
     stack_name: str = ""
+    layers: tuple[str, ...] = ()  # layer version ARNs on AWS; locally the configured entries
+    layers_bytes: int = 0  # the layers' zips together
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FunctionSnapshot:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         if known.get("keep_alive_s") is not None:
             known["keep_alive_s"] = tuple(known["keep_alive_s"])
+        known["layers"] = tuple(known.get("layers") or ())
         return cls(**known)
 
 

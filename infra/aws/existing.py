@@ -4,8 +4,9 @@
 coldbench reads the function's URL (and its auth type), memory, architecture, runtime,
 log group and log format, runs the load against the URL and collects its REPORT records
 and metrics, and creates, updates and deletes nothing. What would change the function
-(recycling at idle gaps, a sweep) needs ``--allow-changes``; its configuration is then
-put back exactly as found afterwards, on Ctrl-C too (:class:`Restorer`).
+(recycling at idle gaps, a sweep over memory sizes) needs ``--allow-changes``; its
+configuration is then put back exactly as found afterwards, on Ctrl-C too
+(:class:`Restorer`).
 """
 
 from __future__ import annotations
@@ -93,6 +94,32 @@ class Restorer:
         self.found = {k: found.get(k) for k in self.KEYS if found.get(k) is not None}
         self.found.setdefault("Environment", {"Variables": {}})
 
+    def apply(self, changes: dict, timeout_s: float = 300) -> None:
+        """Change the configuration (a sweep's memory size) and wait until it is in
+        effect; :meth:`restore` puts it back.
+
+        Raises:
+            ProvisionError: the update failed or did not finish.
+        """
+        try:
+            while_busy(self.lam.update_function_configuration, FunctionName=self.name, **changes)
+            self._wait_successful(timeout_s)
+        except (ClientError, BotoCoreError) as exc:
+            raise ProvisionError(f"could not change {self.name} ({changes}): {exc}") from exc
+
+    def _wait_successful(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            state = self.lam.get_function_configuration(FunctionName=self.name)
+            if state.get("LastUpdateStatus") == "Failed":
+                raise ProvisionError(
+                    f"{self.name}: update failed: {state.get('LastUpdateStatusReason')}"
+                )
+            if state.get("LastUpdateStatus", "Successful") == "Successful":
+                return
+            time.sleep(1)
+        raise ProvisionError(f"{self.name}: the update did not finish in {timeout_s:.0f} s")
+
     def restore(self, timeout_s: float = 300) -> bool:
         """Put the configuration back where it differs; True when something changed."""
         try:
@@ -102,14 +129,9 @@ class Restorer:
             if current == self.found:
                 return False
             while_busy(self.lam.update_function_configuration, FunctionName=self.name, **self.found)
-            deadline = time.monotonic() + timeout_s
-            while time.monotonic() < deadline:
-                state = self.lam.get_function_configuration(FunctionName=self.name)
-                if state.get("LastUpdateStatus", "Successful") == "Successful":
-                    return True
-                time.sleep(1)
-        except (ClientError, BotoCoreError) as exc:
+            self._wait_successful(timeout_s)
+            return True
+        except (ClientError, BotoCoreError, ProvisionError) as exc:
             raise ProvisionError(
                 f"could not put {self.name}'s configuration back: {exc}; as found: {self.found}"
             ) from exc
-        raise ProvisionError(f"{self.name}: restoring its configuration did not finish")

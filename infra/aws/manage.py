@@ -10,6 +10,7 @@ import time
 
 from botocore.exceptions import ClientError
 
+from coldbench.infra.aws import layers
 from coldbench.infra.aws.clients import (
     NONCE_VAR,
     TAG_STACK,
@@ -73,6 +74,7 @@ def status(config: Config, clients: Clients) -> list[str]:
     except ClientError:
         pass
     found += [f"log group {g}" for g in _tagged_log_groups(clients, names.stack)]
+    found += [f"layer {n} version {v}" for n, v, mine in layers.ours(clients, names.stack) if mine]
     return found
 
 
@@ -107,6 +109,7 @@ def down(config: Config, clients: Clients) -> list[str]:
     except ClientError as exc:
         if _code(exc) != "ResourceNotFoundException":
             raise
+    deleted += layers.delete(clients, names.stack)
     for group in _tagged_log_groups(clients, names.stack):
         clients.logs.delete_log_group(logGroupName=group)
         deleted.append(f"log group {group}")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError, WaiterError
 
+from coldbench.infra.aws import layers
 from coldbench.infra.aws.clients import (
     ALIAS,
     BASIC_EXECUTION_POLICY,
@@ -30,7 +31,7 @@ from coldbench.infra.aws.clients import (
 from coldbench.infra.aws.preflight import Plan
 from coldbench.infra.dependencies import Platform
 from coldbench.infra.errors import ProvisionError, WaitTimeout
-from coldbench.infra.packaging import build_package, source_for
+from coldbench.infra.packaging import Package, build_package, check_total, source_for
 from coldbench.record.config import Config
 from coldbench.record.target import FunctionSnapshot, Target
 
@@ -77,6 +78,8 @@ class Provisioner:
         self.names = Names.of(config)
         self.sleep = sleep
         self.changes: list[str] = []
+        self.layer_arns: list[str] = []
+        self.layers_bytes = 0
 
     # -- up ------------------------------------------------------------------------
     def up(self, plan: Plan) -> UpResult:
@@ -144,6 +147,14 @@ class Provisioner:
             if group is not None:
                 self.changes.append(f"log retention {days} days")
 
+    def _layers(self, package: Package) -> None:
+        """Publish the folder layers that changed; check the function and its layers
+        against Lambda's 250 MB together."""
+        self.layer_arns, changes, packages = layers.publish(self.config, self.clients)
+        check_total(package, packages)
+        self.layers_bytes = sum(p.size for p in packages)
+        self.changes += changes
+
     def _desired_configuration(self, role_arn: str, existing_env: dict) -> dict:
         fn = self.config.function
         _, handler = source_for(fn.variant, fn.source, fn.handler)
@@ -159,6 +170,7 @@ class Provisioner:
             "Environment": {"Variables": env},
             "LoggingConfig": {"LogFormat": fn.log_format, "LogGroup": self.names.log_group},
             "EphemeralStorage": {"Size": fn.ephemeral_storage_mb},
+            "Layers": list(self.layer_arns),
         }
 
     def _function(self, role_arn: str) -> None:
@@ -167,6 +179,7 @@ class Provisioner:
             *source_for(fn.variant, fn.source, fn.handler),
             platform=Platform(fn.architecture, fn.runtime),
         )
+        self._layers(package)
         code_sha = base64.b64encode(hashlib.sha256(package.zip_bytes).digest()).decode()
         try:
             found = lam.get_function(FunctionName=name)
@@ -371,6 +384,8 @@ class Provisioner:
                 reserved_concurrency=plan.reserved_concurrency,
                 provisioned_concurrency=fn.provisioned_concurrency,
                 stack_name=self.names.stack,
+                layers=tuple(self.layer_arns),
+                layers_bytes=self.layers_bytes,
             ),
         )
 
@@ -396,6 +411,7 @@ def _differs(current: dict, desired: dict) -> bool:
         or (current.get("EphemeralStorage") or desired["EphemeralStorage"])
         != desired["EphemeralStorage"]
         or current_env != desired["Environment"]["Variables"]
+        or [layer["Arn"] for layer in current.get("Layers") or []] != desired["Layers"]
         or current_logging.get("LogFormat") != desired["LoggingConfig"]["LogFormat"]
         or current_logging.get("LogGroup", desired["LoggingConfig"]["LogGroup"])
         != desired["LoggingConfig"]["LogGroup"]

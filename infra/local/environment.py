@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -109,6 +110,27 @@ class FunctionSpec:
     work_dir: Path | None = None  # where environments' TMPDIRs live without private /tmp
     runtime_dir: Path | None = None  # the runtime's libraries alone (runtime.runtime_dir)
     aws_endpoint: str = ""  # locally: where the AWS services it calls are (moto)
+    opt_dir: Path | None = None  # its layers, merged as Lambda unpacks them under /opt
+    layer_runtime: str = ""  # the python3.x of /opt/python/lib/python3.x/site-packages
+
+    @property
+    def layer_paths(self) -> list[str]:
+        """Lambda's layer folders on the path, after the task root (LAMBDA-FACTS)."""
+        if self.opt_dir is None:
+            return []
+        runtime = self.layer_runtime or self.runtime
+        python = self.opt_dir / "python"
+        return [str(python / "lib" / runtime / "site-packages"), str(python)]
+
+    @property
+    def mount_opt(self) -> bool:
+        """Whether the layers can also be seen at /opt itself (code that opens
+        ``/opt/...`` by name): in the environment's own mount namespace, unless the
+        interpreter or its libraries live under /opt."""
+        if self.opt_dir is None or not self.private_tmp:
+            return False
+        needed = [Path(sys.executable), *map(Path, RUNTIME_PATHS), *map(Path, self.library_paths)]
+        return not any(Path("/opt") in p.resolve().parents for p in needed)
 
     @property
     def library_paths(self) -> list[str]:
@@ -171,13 +193,16 @@ class Environment:
     def environ(self) -> dict[str, str]:
         spec = self.spec
         env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "PATH": "/usr/local/bin:/usr/bin:/bin"
+            + (f":{spec.opt_dir}/bin" if spec.opt_dir else ""),
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
-            # Like Lambda: the task root first, then the runtime's libraries (awslambdaric,
-            # boto3 and their dependencies). No site processing (-S): the environment
+            # Like Lambda: the task root first, then the layers, then the runtime's
+            # libraries (awslambdaric, boto3 and their dependencies). No site processing (-S): the environment
             # never sees coldbench or its virtualenv.
-            "PYTHONPATH": os.pathsep.join([str(spec.task_root), *spec.library_paths]),
+            "PYTHONPATH": os.pathsep.join(
+                [str(spec.task_root), *spec.layer_paths, *spec.library_paths]
+            ),
             "PYTHONDONTWRITEBYTECODE": "1",
             "LAMBDA_TASK_ROOT": str(spec.task_root),
             "LAMBDA_RUNTIME_DIR": str(Path(sys.executable).parent),
@@ -199,6 +224,8 @@ class Environment:
             "AWS_SESSION_TOKEN": "coldbench-local-environment-dummy-token",
             sandbox.MARKER: self.id,  # every process it starts is found by this
         }
+        if spec.opt_dir is not None:
+            env["LD_LIBRARY_PATH"] = f"{spec.opt_dir}/lib"
         if spec.aws_endpoint:  # the AWS services it calls are the local ones (moto)
             env["AWS_ENDPOINT_URL"] = spec.aws_endpoint
         env.update({str(k): str(v) for k, v in spec.user_env.items()})
@@ -214,6 +241,8 @@ class Environment:
             # gone with it (its mount namespace ends with its last process).
             size = self.spec.ephemeral_storage_mb
             script.append(f"mount -t tmpfs -o size={size}m,mode=1777 coldbench-tmp /tmp || exit 97")
+        if self.spec.mount_opt:
+            script.append(f"mount --bind {shlex.quote(str(self.spec.opt_dir))} /opt || exit 97")
         if procs_file is not None:
             # Join the CPU cgroup before exec so all of init runs at the memory's CPU share.
             script.append('echo $$ > "$0"')

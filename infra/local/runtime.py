@@ -10,7 +10,9 @@ imports something it did not package (pandas, requests, coldbench) fails with
 
 from __future__ import annotations
 
+import hashlib
 import re
+import shutil
 from importlib import metadata
 from pathlib import Path
 
@@ -55,3 +57,23 @@ def runtime_dir(root: Path) -> Path:
                 link.symlink_to(Path(str(dist.locate_file(top))).resolve())
     (folder / ".complete").touch()
     return folder
+
+
+def opt_dir(layer_roots: list[Path], root: Path) -> Path | None:
+    """The layers as Lambda lays them out under ``/opt``: unpacked in order into one
+    folder, a later layer's file replacing an earlier one's. One layer is its own folder;
+    several are merged once per combination under ``root``."""
+    if not layer_roots:
+        return None
+    if len(layer_roots) == 1:
+        return layer_roots[0]
+    key = hashlib.sha256("\n".join(map(str, layer_roots)).encode()).hexdigest()[:16]
+    merged = root / f"opt-{key}"
+    if not (merged / ".complete").exists():
+        shutil.rmtree(merged, ignore_errors=True)
+        for layer in layer_roots:
+            shutil.copytree(
+                layer, merged, dirs_exist_ok=True, ignore=shutil.ignore_patterns(".complete")
+            )
+        (merged / ".complete").touch()
+    return merged

@@ -22,16 +22,17 @@ from pathlib import Path
 from aiohttp import web
 
 from coldbench.infra.errors import LocalLambdaError
+from coldbench.infra.layers import local_layers
 from coldbench.infra.local import cgroups, leftovers
 from coldbench.infra.local.control import control_app
 from coldbench.infra.local.environment import FunctionSpec, private_tmp_possible
 from coldbench.infra.local.frontend import FunctionUrl
 from coldbench.infra.local.moto_server import MotoServer
 from coldbench.infra.local.pool import Pool, PoolSettings
-from coldbench.infra.local.runtime import runtime_dir
+from coldbench.infra.local.runtime import opt_dir, runtime_dir
 from coldbench.infra.local.sigv4 import LOCAL_ACCOUNT_ID
 from coldbench.infra.local.telemetry import Telemetry
-from coldbench.infra.packaging import build_package, source_for, unpack
+from coldbench.infra.packaging import build_package, check_total, source_for, unpack
 from coldbench.record.config import Config
 from coldbench.record.target import FunctionSnapshot, Target
 
@@ -115,7 +116,11 @@ class LocalLambda:
         warn_if_exposed(cfg.local.host, cfg.url.auth)
         source_dir, handler = source_for(fn.variant, fn.source, fn.handler)
         package = build_package(source_dir, handler)
-        task_root = unpack(package, Path(self._workdir.name))
+        work = Path(self._workdir.name)
+        task_root = unpack(package, work)
+        layers = await asyncio.to_thread(local_layers, fn.layers, cfg.target.region)
+        check_total(package, layers)
+        opt = opt_dir([unpack(layer, work / "layers") for layer in layers], work)
         if not self.cloudwatch_endpoint:
             self._moto = MotoServer("127.0.0.1")  # CloudWatch stays on loopback, always
             self.cloudwatch_endpoint = await asyncio.to_thread(self._moto.start)
@@ -148,6 +153,8 @@ class LocalLambda:
             work_dir=Path(self._workdir.name),
             runtime_dir=await asyncio.to_thread(runtime_dir, Path(self._workdir.name)),
             aws_endpoint=self.cloudwatch_endpoint,
+            opt_dir=opt,
+            layer_runtime=fn.runtime,
         )
         if cfg.local.setup:
             await asyncio.to_thread(
@@ -205,6 +212,8 @@ class LocalLambda:
                 keep_alive_s=(cfg.local.keep_alive_min_s, cfg.local.keep_alive_max_s),
                 ephemeral_storage_mb=fn.ephemeral_storage_mb,
                 tmp_isolation="private tmpfs" if spec.private_tmp else "TMPDIR only",
+                layers=tuple(fn.layers),
+                layers_bytes=sum(layer.size for layer in layers),
             ),
         )
         return self.target

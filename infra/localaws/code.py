@@ -59,3 +59,20 @@ class CodeStore:
                 ) from exc
             (task_root / ".complete").touch()
         return Code(base64.b64encode(digest).decode(), len(zip_bytes), task_root)
+
+    def keep_zip(self, zip_bytes: bytes) -> None:
+        """Keep a package as uploaded, for :meth:`zip_of` (a layer's download)."""
+        path = self.root / f"{hashlib.sha256(zip_bytes).hexdigest()}.zip"
+        if not path.exists():
+            path.write_bytes(zip_bytes)
+
+    def zip_of(self, sha256_hex: str) -> bytes | None:
+        path = self.root / f"{sha256_hex}.zip"
+        if not all(c in "0123456789abcdef" for c in sha256_hex) or not path.exists():
+            return None
+        return path.read_bytes()
+
+    @staticmethod
+    def unzipped(code: Code) -> int:
+        """The unpacked size of stored code."""
+        return sum(p.stat().st_size for p in code.task_root.rglob("*") if p.is_file())

@@ -100,7 +100,7 @@ def parse_input(
         wire = member.serialization.get("name", name)
         if location == "uri":
             if wire in labels:
-                params[name] = labels[wire]
+                params[name] = _scalar(member, labels[wire], wire)
         elif location == "querystring":
             values = [v for k, v in query if k == wire]
             if values:

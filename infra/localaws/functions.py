@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from coldbench.infra.errors import ApiError
+from coldbench.infra.localaws.layers import LayerOps
 from coldbench.infra.localaws.model import (
     LATEST,
     Alias,
@@ -16,10 +17,10 @@ from coldbench.infra.localaws.model import (
     revision,
 )
 from coldbench.infra.localaws.names import parse_function_name
-from coldbench.infra.localaws.rules import Rules, conflict, invalid, no_weights
+from coldbench.infra.localaws.rules import conflict, invalid, no_weights
 
 
-class FunctionOps(Rules):
+class FunctionOps(LayerOps):
     # -- account -------------------------------------------------------------------------
     def get_account_settings(self, params: dict) -> dict:
         reserved = sum(f.reserved or 0 for f in self.functions.values())
@@ -56,8 +57,9 @@ class FunctionOps(Rules):
         self._check_limits(fields["memory_mb"], fields["timeout_s"], fields["ephemeral_mb"])
         self._check_role(fields["role"])
         stored = self.code.store(code["ZipFile"], "CreateFunction")
+        layers = self.resolve_layers(params.get("Layers") or [], self.code.unzipped(stored))
         architecture = (params.get("Architectures") or ["x86_64"])[0]
-        latest = VersionConfig(**fields, architecture=architecture, code=stored)
+        latest = VersionConfig(**fields, architecture=architecture, code=stored, layers=layers)
         now = self.clock()
         fn = Function(
             name=name,
@@ -110,6 +112,9 @@ class FunctionOps(Rules):
         fn, _ = self.function(params["FunctionName"])
         self._check_updatable(fn, params.get("RevisionId"))
         changes = self._config(params, fn.latest, fn.name)
+        if "Layers" in params:
+            code_bytes = self.code.unzipped(fn.latest.code)
+            changes["layers"] = self.resolve_layers(params["Layers"] or [], code_bytes)
         updated = fn.latest.with_changes(**changes)
         self._check_limits(updated.memory_mb, updated.timeout_s, updated.ephemeral_mb)
         if "role" in changes:

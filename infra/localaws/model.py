@@ -27,6 +27,25 @@ def revision() -> str:
 
 
 @dataclass(frozen=True)
+class LayerVersion:
+    """A published layer version: immutable, its content unpacked once like a package."""
+
+    name: str
+    number: int
+    arn: str  # the layer's ARN; the version's is arn:number
+    description: str
+    code: Code
+    created: float
+    runtimes: tuple[str, ...] = ()
+    architectures: tuple[str, ...] = ()
+    license: str = ""
+
+    @property
+    def version_arn(self) -> str:
+        return f"{self.arn}:{self.number}"
+
+
+@dataclass(frozen=True)
 class VersionConfig:
     """What a version runs with: code and configuration (immutable; a change is a new one)."""
 
@@ -42,6 +61,7 @@ class VersionConfig:
     ephemeral_mb: int
     architecture: str
     code: Code
+    layers: tuple[LayerVersion, ...] = ()
 
     @property
     def environment(self) -> dict[str, str]:
@@ -151,6 +171,10 @@ def configuration(fn: Function, version: str, now: float) -> dict[str, Any]:
         result["LoggingConfig"].update(ApplicationLogLevel="INFO", SystemLogLevel="INFO")
     if config.env:
         result["Environment"] = {"Variables": config.environment}
+    if config.layers:
+        result["Layers"] = [
+            {"Arn": layer.version_arn, "CodeSize": layer.code.size} for layer in config.layers
+        ]
     if state == "Pending":
         result.update(StateReason="The function is being created.", StateReasonCode="Creating")
     if update is not None:

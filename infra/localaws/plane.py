@@ -29,7 +29,7 @@ from coldbench.infra.local.cgroups import CpuScaler
 from coldbench.infra.local.environment import FunctionSpec, private_tmp_possible
 from coldbench.infra.local.frontend import FunctionUrl
 from coldbench.infra.local.pool import Pool, PoolSettings
-from coldbench.infra.local.runtime import runtime_dir
+from coldbench.infra.local.runtime import opt_dir, runtime_dir
 from coldbench.infra.local.telemetry import Telemetry
 from coldbench.infra.localaws.backend import LambdaBackend
 from coldbench.infra.localaws.model import LATEST
@@ -193,6 +193,10 @@ class DataPlane:
                 work_dir=self.work_dir,
                 runtime_dir=await asyncio.to_thread(runtime_dir, self.work_dir),
                 aws_endpoint=self.cloudwatch_endpoint,
+                opt_dir=await asyncio.to_thread(
+                    opt_dir, [layer.code.task_root for layer in config.layers], self.work_dir
+                ),
+                layer_runtime=config.runtime,
             )
             telemetry = Telemetry(
                 self.cloudwatch_endpoint,

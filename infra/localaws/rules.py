@@ -24,11 +24,12 @@ from coldbench.infra.localaws.code import CodeStore
 from coldbench.infra.localaws.model import (
     LATEST,
     Function,
+    LayerVersion,
     VersionConfig,
     revision,
 )
 from coldbench.infra.localaws.names import parse_function_name
-from coldbench.record.config import RESERVED_ENV
+from coldbench.record.checks import RESERVED_ENV
 
 MIN_UNRESERVED = 10
 ROLE_NOT_READY = "The role defined for the function cannot be assumed by Lambda."
@@ -85,6 +86,9 @@ class Rules:
         self.clock = clock
         self.functions: dict[str, Function] = {}
         self.plane: Plane | None = None
+        self.layers: dict[str, dict[int, LayerVersion]] = {}  # by name, then number
+        self.layer_numbers: dict[str, int] = {}  # the last number given, per name
+        self.content_base = ""  # where this endpoint is reached, for download addresses
 
     # -- lookups -------------------------------------------------------------------------
     def function(self, name_or_arn: str) -> tuple[Function, str]:
@@ -182,7 +186,6 @@ class Rules:
     def _config(self, params: dict[str, Any], base: VersionConfig | None, name: str):
         """A version configuration from CreateFunction / UpdateFunctionConfiguration input."""
         unsupported = {
-            "Layers": bool(params.get("Layers")),
             "VpcConfig": bool((params.get("VpcConfig") or {}).get("SubnetIds")),
             "SnapStart": (params.get("SnapStart") or {}).get("ApplyOn", "None") != "None",
             "FileSystemConfigs": bool(params.get("FileSystemConfigs")),

@@ -35,6 +35,7 @@ from coldbench.infra.local.stack import work_root
 from coldbench.infra.localaws import codec
 from coldbench.infra.localaws.backend import LambdaBackend
 from coldbench.infra.localaws.code import CodeStore
+from coldbench.infra.localaws.layers import CONTENT_PATH
 from coldbench.infra.localaws.plane import DataPlane
 from coldbench.record.config import Config
 
@@ -87,6 +88,11 @@ class Endpoint:
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         service = service_of(request.headers.get("Authorization", ""))
+        if request.method == "GET" and request.path.startswith(CONTENT_PATH):
+            content = self.backend.code.zip_of(request.path.removeprefix(CONTENT_PATH))
+            if content is None:
+                return web.Response(status=404, text="NoSuchKey")
+            return web.Response(body=content, content_type="application/zip")
         if service == "lambda":
             return await self._lambda(request, body)
         status, headers, payload = await self._forward(request, body)
@@ -211,6 +217,7 @@ class LocalAws:
         await site.start()
         bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
         self.endpoint = f"http://{self.config.local.host}:{bound}"
+        backend.content_base = self.endpoint
         return self.endpoint
 
     async def stop(self) -> None:

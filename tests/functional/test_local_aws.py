@@ -5,6 +5,7 @@ locustfile's signing and recycling, the collector and ``down`` run unchanged thr
 from __future__ import annotations
 
 import csv
+import io
 import json
 import os
 import signal
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+import zipfile
 from pathlib import Path
 
 import boto3
@@ -155,7 +157,7 @@ def test_up_run_provisioned_run_down_against_local_aws(late_logs_aws, monkeypatc
     ok(
         local_aws.coldbench(
             "run", "--target", "aws", "--yes", "--set", "load.recycle_at_gap=true",
-            "--set", "load.idle_s=3",
+            "--set", "load.idle_s=3", "--set", "slo.warm_p99_ms=10000",
         )
     )  # fmt: skip
     summary = summary_of(cwd)
@@ -202,8 +204,11 @@ def test_up_run_provisioned_run_down_against_local_aws(late_logs_aws, monkeypatc
     assert summary["classes"]["cold"]["count"] == 0
     assert summary["match_rate"] >= 0.99
 
-    # NONE: public only with both resource-policy statements.
-    public = (*pc, "--set", "url.auth=NONE")
+    # NONE: public only with both resource-policy statements (and a layer to publish).
+    layer = cwd / "common"
+    layer.mkdir()
+    (layer / "common.py").write_text("WHO = 'layer'\n")
+    public = (*pc, "--set", "url.auth=NONE", "--set", f"function.layers=['{layer}']")
     ok(local_aws.coldbench("up", "--target", "aws", "--yes", *public))
     url = target(cwd)["url"]
     assert requests.get(url, timeout=30).status_code == 200
@@ -224,7 +229,9 @@ def test_up_run_provisioned_run_down_against_local_aws(late_logs_aws, monkeypatc
     # down leaves nothing; a second down has nothing to do.
     out = ok(local_aws.coldbench("down", "--target", "aws", "--yes"))
     assert f"function {name}" in out and "role" in out and "log group" in out
+    assert f"layer {local_aws.stack}-layer1-common version 1" in out
     assert clients.lambda_.list_functions()["Functions"] == []
+    assert clients.lambda_.list_layers()["Layers"] == []
     assert "nothing to delete" in ok(local_aws.coldbench("down", "--target", "aws", "--yes"))
     assert "no resources tagged" in ok(local_aws.coldbench("status", "--target", "aws"))
     logs = clients.logs.describe_log_groups(logGroupNamePrefix="/aws/lambda/")["logGroups"]
@@ -236,10 +243,33 @@ def test_up_run_provisioned_run_down_against_local_aws(late_logs_aws, monkeypatc
 
 
 @pytest.mark.slow
-def test_sigkill_of_local_aws_leaves_no_environment_behind(local_aws):
-    ok(local_aws.coldbench("up", "--target", "aws", "--yes", "--set", "url.auth=NONE"))
+def test_sigkill_of_local_aws_leaves_no_environment_behind(local_aws, monkeypatch):
+    """Also: a function importing from its folder layer, published and mounted there, and
+    the layer fetched by its ARN as the local target fetches one."""
+    cwd = local_aws.cwd
+    (cwd / "fn").mkdir()
+    (cwd / "fn" / "app.py").write_text(
+        "import shared\n\n\ndef handler(event, context):\n"
+        "    return {'statusCode': 200, 'body': shared.WHO}\n"
+    )
+    (cwd / "shared").mkdir()
+    (cwd / "shared" / "shared.py").write_text("WHO = 'from the layer'\n")
+    custom = ("--set", "function.variant=custom", "--set", f"function.source={cwd / 'fn'}")
+    custom += ("--set", "function.handler=app.handler", "--set", "function.layers=['shared']")
+    ok(local_aws.coldbench("up", "--target", "aws", "--yes", "--set", "url.auth=NONE", *custom))
     url = target(local_aws.cwd)["url"]
-    assert requests.get(url, timeout=30).status_code == 200
+    answer = requests.get(url, timeout=30)
+    assert answer.status_code == 200 and answer.text == "from the layer", answer.text
+    arn = target(local_aws.cwd)["function"]["layers"][0]
+
+    from coldbench.infra.layers import LayerSource, fetch
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", local_aws.endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+    fetched = fetch(LayerSource(0, arn), "us-east-1", cache=cwd / "layer-cache")
+    with zipfile.ZipFile(io.BytesIO(fetched.zip_bytes)) as zf:
+        assert zf.read("python/shared.py") == b"WHO = 'from the layer'\n"
     assert len(processes_of(local_aws.stack)) >= 2, "moto and an environment run"
     local_aws.stop(signal.SIGKILL)
 
@@ -292,6 +322,21 @@ def test_an_existing_function_is_measured_and_left_exactly_as_it_was(local_aws):
     ok(local_aws.coldbench("run", *recycling, *short, "--set", "load.cycles=2", "--allow-changes"))
     after = lam.get_function_configuration(FunctionName=name)
     assert after["Environment"] == {"Variables": {"GREETING": "hello"}}, "put back as found"
+
+    # A sweep over memory sizes: refused without --allow-changes, then each cell runs at
+    # its size and the function is put back as found.
+    cells = ("--set", "sweep.memory_mb=[384,640]", "--set", "sweep.cycles=1")
+    cells += ("--set", "sweep.hold_s=2", "--set", "slo.warm_p99_ms=10000")
+    refused = local_aws.coldbench("sweep", *existing, *cells)
+    assert refused.returncode == 2 and "--allow-changes" in refused.stderr, refused.stderr
+    out = ok(local_aws.coldbench("sweep", *existing, *cells, "--allow-changes"))
+    assert "put back as found" in out
+    runs = sorted((local_aws.cwd / "reports").glob("*/summary.json"))[-2:]
+    assert [json.loads(r.read_text())["memory_size_mb"] for r in runs] == [384, 640]
+    after = lam.get_function_configuration(FunctionName=name)
+    assert after["MemorySize"] == 256 and after["Environment"] == {
+        "Variables": {"GREETING": "hello"}
+    }
     for verb in ("up", "down"):
         said = local_aws.coldbench(verb, *existing)
         assert said.returncode == 2 and "never created, changed or deleted" in said.stderr

@@ -38,7 +38,7 @@ def test_a_confirmed_sweep_hands_the_confirmation_to_each_cells_up(monkeypatch):
     config = build_config({**EXPENSIVE, "sweep": {"memory_mb": [256], "variants": ["probe"]}})
     handed = []
 
-    def run_once(cell, confirmed=False):
+    def run_once(cell, confirmed=False, allow_changes=False):
         handed.append(confirmed)
         raise RuntimeError("stop here")
 

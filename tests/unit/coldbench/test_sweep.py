@@ -41,7 +41,7 @@ def test_each_cell_runs_with_its_function_and_the_sweep_load(tmp_path, monkeypat
     )
     seen = []
 
-    def run_once(cell_config, confirmed=False):
+    def run_once(cell_config, confirmed=False, allow_changes=False):
         seen.append(cell_config)
         run_dir = generate(
             tmp_path / f"run{len(seen)}", 300, seconds=20, env_every=30, seed=len(seen)

@@ -352,3 +352,62 @@ def test_public_url_without_a_cap_says_what_to_set(aws):
     config = cfg(url={"auth": "NONE"}, function={"reserved_concurrency": 0})
     with pytest.raises(PreflightError, match=r"set function.reserved_concurrency"):
         preflight(config, make(config))
+
+
+def test_folder_layers_are_published_once_attached_in_order_and_deleted_by_down(aws, tmp_path):
+    make, _ = aws
+    first, second = tmp_path / "common", tmp_path / "extra"
+    for folder, text in ((first, "A = 1\n"), (second, "B = 2\n")):
+        folder.mkdir()
+        (folder / f"{folder.name}.py").write_text(text)
+    config = cfg(function={"layers": [str(first), "ARN", str(second)]})
+    clients = make(config)
+    arn = clients.lambda_.publish_layer_version(  # an ARN is used as is
+        LayerName="shared-deps", Content={"ZipFile": b"PK\x05\x06" + b"\0" * 18}
+    )["LayerVersionArn"]
+    config = cfg(function={"layers": [str(first), arn, str(second)]})
+    result = up(config, clients)
+    published = [c for c in result.changes if c.startswith("published layer")]
+    assert published == [
+        "published layer coldbench-layer1-common version 1",
+        "published layer coldbench-layer3-extra version 1",
+    ]
+    attached = clients.lambda_.get_function_configuration(FunctionName="coldbench-probe")["Layers"]
+    assert [layer["Arn"] for layer in attached] == list(result.target.function.layers)
+    assert attached[1]["Arn"] == arn and ":layer:coldbench-layer1-common:1" in attached[0]["Arn"]
+    content = clients.lambda_.get_layer_version(
+        LayerName="coldbench-layer1-common", VersionNumber=1
+    )
+    assert content["Description"] == "coldbench stack=coldbench"
+
+    assert up(config, make(config)).changes == []  # unchanged folders: not published again
+    (second / "extra.py").write_text("B = 3\n")
+    again = up(config, make(config))
+    assert "published layer coldbench-layer3-extra version 2" in again.changes
+    assert any("updated configuration" in c for c in again.changes)
+
+    deleted = manage.down(config, clients)
+    assert {d for d in deleted if d.startswith("layer")} == {
+        "layer coldbench-layer1-common version 1",
+        "layer coldbench-layer3-extra version 1",
+        "layer coldbench-layer3-extra version 2",
+    }
+    assert manage.status(config, clients) == []
+    assert clients.lambda_.list_layer_versions(LayerName="shared-deps")["LayerVersions"]
+
+
+def test_a_namesake_layer_not_published_by_the_stack_is_neither_used_nor_deleted(aws, tmp_path):
+    make, _ = aws
+    (tmp_path / "common").mkdir()
+    (tmp_path / "common" / "common.py").write_text("A = 1\n")
+    config = cfg(function={"layers": [str(tmp_path / "common")]})
+    clients = make(config)
+    clients.lambda_.publish_layer_version(
+        LayerName="coldbench-layer1-common", Content={"ZipFile": b"PK\x05\x06" + b"\0" * 18}
+    )
+    with pytest.raises(ProvisionError, match="layer coldbench-layer1-common exists"):
+        up(config, clients)
+    deleted = manage.down(config, clients)
+    assert "left alone: layer coldbench-layer1-common version 1 (not this stack's)" in deleted
+    assert not [d for d in deleted if d.startswith("layer")]
+    assert clients.lambda_.list_layer_versions(LayerName="coldbench-layer1-common")["LayerVersions"]

@@ -211,3 +211,65 @@ def test_a_package_that_is_not_a_zip_is_refused_as_lambda_refuses_it(lam):
 def test_reserved_environment_names_are_refused_as_lambda_refuses_them(lam):
     error = refused(lambda: create(lam, "g", Environment={"Variables": {"_HANDLER": "x"}}))
     assert error.code == "InvalidParameterValueException" and "_HANDLER" in error.message
+
+
+def layer_zip(text: str) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("python/shared.py", text)
+    return buffer.getvalue()
+
+
+def test_layer_versions_are_numbered_listed_attached_and_kept_by_their_functions(lam):
+    lam.content_base = "http://127.0.0.1:4566"
+    first = lam.publish_layer_version(
+        {"LayerName": "deps", "Content": {"ZipFile": layer_zip("A = 1")}, "Description": "d"}
+    )
+    second = lam.publish_layer_version(
+        {"LayerName": "deps", "Content": {"ZipFile": layer_zip("A = 2")}}
+    )
+    assert (first["Version"], second["Version"]) == (1, 2)
+    assert first["LayerVersionArn"].endswith(":layer:deps:1")
+    location = first["Content"]["Location"]
+    assert location.startswith("http://127.0.0.1:4566/_coldbench/layer-content/")
+    assert lam.code.zip_of(location.rsplit("/", 1)[1]) == layer_zip("A = 1")
+    assert lam.get_layer_version_by_arn({"Arn": second["LayerVersionArn"]})["Version"] == 2
+    listed = lam.list_layer_versions({"LayerName": "deps"})["LayerVersions"]
+    assert [v["Version"] for v in listed] == [2, 1] and listed[1]["Description"] == "d"
+    latest = lam.list_layers({})["Layers"][0]["LatestMatchingVersion"]
+    assert latest["Version"] == 2
+
+    created = create(lam, "g", Layers=[first["LayerVersionArn"]])
+    assert created["Layers"] == [
+        {"Arn": first["LayerVersionArn"], "CodeSize": len(layer_zip("A = 1"))}
+    ]
+    lam.delete_layer_version({"LayerName": "deps", "VersionNumber": 1})
+    lam.delete_layer_version({"LayerName": "deps", "VersionNumber": 1})  # idempotent
+    kept = lam.get_function_configuration({"FunctionName": "g"})["Layers"]
+    assert kept[0]["Arn"] == first["LayerVersionArn"], "a function keeps what it uses"
+    assert (
+        lam.config_of(lam.functions["g"], "$LATEST").layers[0].code.task_root / "python"
+    ).is_dir()
+    error = refused(lambda: lam.get_layer_version({"LayerName": "deps", "VersionNumber": 1}))
+    assert error.code == "ResourceNotFoundException"
+    lam.delete_layer_version({"LayerName": "deps", "VersionNumber": 2})
+    third = lam.publish_layer_version(
+        {"LayerName": "deps", "Content": {"ZipFile": layer_zip("A = 3")}}
+    )
+    assert third["Version"] == 3, "a deleted number is not given again"
+
+
+def test_layers_a_function_names_must_exist_and_be_at_most_five(lam):
+    missing = "arn:aws:lambda:us-east-1:123456789012:layer:nope:1"
+    error = refused(lambda: create(lam, "g", Layers=[missing]))
+    assert error.code == "InvalidParameterValueException" and missing in error.message
+    arn = lam.publish_layer_version({"LayerName": "x", "Content": {"ZipFile": layer_zip("")}})[
+        "LayerVersionArn"
+    ]
+    error = refused(lambda: create(lam, "g", Layers=[arn] * 6))
+    assert "more than 5 layers" in error.message
+    create(lam, "g")
+    lam.clock_.now += 60
+    updated = lam.update_function_configuration({"FunctionName": "g", "Layers": [arn]})
+    assert [layer["Arn"] for layer in updated["Layers"]] == [arn]
+    assert ("retire", "g") in lam.plane.calls

@@ -71,6 +71,9 @@ def test_a_create_function_call_parses_back_to_what_the_client_sent():
         ("ListTags", {"Resource": "arn:aws:lambda:us-east-1:123456789012:function:f"}),
         ("UntagResource", {"Resource": ARN, "TagKeys": ["a", "b"]}),
         ("GetFunction", {"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:f"}),
+        ("GetLayerVersion", {"LayerName": "deps", "VersionNumber": 3}),  # an integer label
+        ("DeleteLayerVersion", {"LayerName": "deps", "VersionNumber": 12}),
+        ("GetLayerVersionByArn", {"Arn": "arn:aws:lambda:us-east-1:123456789012:layer:d:1"}),
     ],
 )
 def test_routes_find_the_operation_and_its_labels(operation, params):

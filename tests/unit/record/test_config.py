@@ -125,6 +125,7 @@ def test_every_key_reaches_the_locust_process_whole(tmp_path, monkeypatch):
             "architecture": "arm64",
             "runtime": "python3.13",
             "env": {"A": "1"},
+            "layers": ["deps"],
             "log_format": "Text",
             "memory_mb": 1024,
         },
