@@ -228,3 +228,17 @@ def test_environment_values_no_process_can_carry_are_refused_naming_the_key():
 def test_names_lambda_reserves_are_refused_naming_the_key():
     with pytest.raises(ConfigError, match=r"function\.env\.AWS_REGION.*Lambda reserves"):
         build_config({"function": {"env": {"AWS_REGION": "eu-west-1", "TABLE": "t"}}})
+
+
+@pytest.mark.parametrize(
+    ("layers", "named"),
+    [
+        (["arn:aws:lambda:us-east-1:123456789012:layer:deps"], r"function.layers\[0\]"),
+        (["ok", "arn:aws:lambda:us-east-1:1234:layer:deps:1"], r"function.layers\[1\]"),
+        (["a", "b", "c", "d", "e", "f"], r"function.layers: 6 layers"),
+        (["  "], r"function.layers\[0\]: is empty"),
+    ],
+)
+def test_bad_layers_are_refused_naming_the_entry(layers, named):
+    with pytest.raises(ConfigError, match=named):
+        build_config({"function": {"layers": layers}})
