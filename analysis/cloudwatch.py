@@ -140,6 +140,19 @@ def fetch_init_records(
     return records
 
 
+def fetch_profile_events(logs, log_group: str, start_ms: int, end_ms: int) -> list[tuple[str, str]]:
+    """(log stream, message) of every import-time line and init-shim marker in the window,
+    in each stream's order (``function.profile_init``)."""
+    events = _events(
+        logs,
+        logGroupName=log_group,
+        startTime=start_ms,
+        endTime=end_ms - 1,
+        filterPattern='?"import time:" ?"coldbench-init"',
+    )
+    return [(event.get("logStreamName", ""), event["message"]) for event in events]
+
+
 def fetch_metrics(
     cloudwatch, function_name: str, start_ms: int, end_ms: int, period_s: int
 ) -> list[list]:

@@ -22,15 +22,18 @@ from coldbench.analysis.cloudwatch import (
     fetch_init_records,
     fetch_logs_dropped,
     fetch_metrics,
+    fetch_profile_events,
     fetch_reports,
 )
 from coldbench.analysis.errors import CollectError
+from coldbench.analysis.initprofile import parse_events
 from coldbench.record.files import open_atomic
 from coldbench.record.progress import Progress
 from coldbench.record.rundir import (
     INIT_FIELDS,
     METRIC_COLUMNS,
     PLATFORM_FIELDS,
+    PROFILE_FIELDS,
     Collection,
     RunRecord,
     reached_function,
@@ -100,6 +103,10 @@ def collect(
         dropped = fetch_logs_dropped(logs, target.log_group, start_ms, end_ms)
         inits = fetch_init_records(logs, target.log_group, start_ms, end_ms, json_format)
         _write_jsonl(run_dir / "init.jsonl", inits, INIT_FIELDS)
+        if target.function.profile_init:
+            events = fetch_profile_events(logs, target.log_group, start_ms, end_ms)
+            rows = parse_events(events)
+            _write_jsonl(run_dir / "init_profile.jsonl", rows, PROFILE_FIELDS, in_order=True)
     except (ClientError, BotoCoreError) as exc:
         error = f"FilterLogEvents on {target.log_group}: {exc}"
     finally:
@@ -158,9 +165,12 @@ def _write_platform(path: Path, found: dict[str, dict]) -> None:
     _write_jsonl(path, list(found.values()), PLATFORM_FIELDS)
 
 
-def _write_jsonl(path: Path, records: list[dict], fields: tuple[str, ...]) -> None:
+def _write_jsonl(
+    path: Path, records: list[dict], fields: tuple[str, ...], in_order: bool = False
+) -> None:
+    """One JSON object per line: by time, or as given (``in_order``)."""
     with open_atomic(path) as f:
-        for record in sorted(records, key=lambda r: r["timestamp"]):
+        for record in records if in_order else sorted(records, key=lambda r: r["timestamp"]):
             f.write(json.dumps({k: record.get(k) for k in fields}) + "\n")
 
 

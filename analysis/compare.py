@@ -13,6 +13,7 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 
+from coldbench.analysis import initprofile
 from coldbench.analysis.html import Figure, figure, render_page
 from coldbench.record.rundir import write_json_atomic
 from coldbench.record.summary import Summary
@@ -23,6 +24,8 @@ def label(summary: Summary) -> str:
     parts = [fn.variant, f"{fn.memory_mb} MB", fn.architecture]
     if fn.provisioned_concurrency:
         parts.append(f"PC {fn.provisioned_concurrency}")
+    if fn.profile_init:
+        parts.append("(init profiled)")
     return " ".join(p for p in parts if p)
 
 
@@ -43,6 +46,7 @@ def row(summary: Summary) -> dict[str, Any]:
         "cost_per_million_usd": summary.cost_usd.per_million_requests,
         "slo_ok": summary.slo_ok,
         "failure_rate": summary.failure_rate,
+        "init_profiled": summary.function.profile_init,
     }
 
 
@@ -77,7 +81,9 @@ def lowest(rows: list[dict], key: str, count_key: str) -> dict[str, Any]:
 
 def recommend(rows: list[dict]) -> dict:
     """The cheapest configuration meeting every SLO, and the lowest warm and cold p99,
-    each crowned only on a difference the data can support."""
+    each crowned only on a difference the data can support. A run with init profiled is
+    slower by its own measuring, so it is never a candidate."""
+    rows = [r for r in rows if not r.get("init_profiled")]
     passing = [r for r in rows if r["slo_ok"] and r["cost_per_million_usd"] is not None]
     cheapest = min(passing, key=lambda r: r["cost_per_million_usd"], default=None)
     return {
@@ -150,7 +156,20 @@ def compare(summaries: list[Summary], reports_root: Path = Path("reports")) -> P
     verdict = recommend(rows)
     out = reports_root / f"compare-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
     out.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(out / "compare.json", {"runs": rows, "recommendation": verdict})
+    profiles = [(s.run_id, s.init_profile) for s in summaries if s.init_profile is not None]
+    init_differences = [
+        {
+            "baseline": profiles[0][0],
+            "run": run_id,
+            "init_ms_p50": [profiles[0][1].init_ms_p50, profile.init_ms_p50],
+            "modules": initprofile.differences(profiles[0][1], profile),
+        }
+        for run_id, profile in profiles[1:]
+    ]
+    write_json_atomic(
+        out / "compare.json",
+        {"runs": rows, "recommendation": verdict, "init_profile_differences": init_differences},
+    )
     table_rows = [
         [
             r["run_id"],
@@ -193,4 +212,6 @@ def compare(summaries: list[Summary], reports_root: Path = Path("reports")) -> P
         header=HEADER,
         table_rows=table_rows,
         figures=[plot_latency(rows), plot_cost(rows)],
+        init_differences=init_differences,
+        init_header=["module", "baseline ms", "run ms", "difference ms", "phase in run"],
     )

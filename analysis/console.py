@@ -52,6 +52,18 @@ def one_screen(summary: Summary) -> str:
     if summary.function_errors:
         named = ", ".join(f"{kind} ×{n}" for kind, n in summary.function_errors.items())
         lines.append(f"function errors (REPORT records): {named}")
+    profile = summary.init_profile
+    if profile is not None:
+        costly = [
+            m for m in profile.modules if m.phase == "init" and m.parent == profile.handler_module
+        ]
+        top = ", ".join(f"{m.module} {m.cumulative_ms_p50:,.0f} ms" for m in costly[:3])
+        lines.append(
+            f"init profile ({profile.profiled_cold_starts} cold starts, profiled: not latencies "
+            f"to quote): runtime {profile.runtime_ms_p50 or 0:,.0f} ms, "
+            f"{profile.handler_module} {profile.handler_import_ms_p50 or 0:,.0f} ms"
+            + (f"; costliest imports: {top}" if top else "")
+        )
     lost = summary.lost_telemetry
     if lost.log_events:
         lines.append(

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from coldbench.analysis import initreport
 from coldbench.analysis.console import slo_number
 from coldbench.analysis.html import Figure, figure, fmt, render_page
 from coldbench.analysis.summary import Analysis
@@ -271,6 +272,7 @@ def meta(s: Summary) -> str:
 
 def render(a: Analysis) -> Path:
     s = a.summary
+    profile = s.init_profile
     return render_page(
         "report.html.j2",
         a.report_dir / "index.html",
@@ -282,4 +284,8 @@ def render(a: Analysis) -> Path:
         class_rows={m: stats_rows(dict(s.classes), m) for m in MEASURES},
         phase_rows={m: stats_rows(dict(s.phases), m) for m in MEASURES},
         slo_number=slo_number,
+        init_figure=initreport.plot(profile) if profile else None,
+        init_header=initreport.HEADER,
+        init_rows=initreport.rows(profile) if profile else [],
+        lazy_imports=initreport.lazy_roots(profile) if profile else [],
     )

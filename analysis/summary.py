@@ -8,18 +8,20 @@ read), ``joined.parquet`` (every request with its platform record and class) and
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from coldbench.analysis import stats
+from coldbench.analysis import initprofile, stats
 from coldbench.analysis.join import join, load_init, load_platform, load_requests
 from coldbench.record.config import Config
 from coldbench.record.rundir import REPORTS_DIR, RunRecord, write_json_atomic
 from coldbench.record.summary import (
     CLASSES,
     ClassStats,
+    InitProfile,
     LostTelemetry,
     Summary,
     Unmatched,
@@ -44,7 +46,7 @@ def analyse(run_dir: Path, config: Config, reports_root: Path = REPORTS_DIR) -> 
     series = stats.timeseries(
         joined, run.started_ms / 1000, run.ended_ms / 1000 if run.ended_ms else None
     )
-    summary = build_summary(run, joined, config)
+    summary = build_summary(run, joined, config, init_profile(run_dir, joined))
     report_dir = reports_root / run.run_id
     report_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(report_dir / "summary.json", summary.to_dict())
@@ -53,7 +55,20 @@ def analyse(run_dir: Path, config: Config, reports_root: Path = REPORTS_DIR) -> 
     return Analysis(summary, joined, series, run, report_dir, run_dir)
 
 
-def build_summary(run: RunRecord, df: pd.DataFrame, config: Config) -> Summary:
+def init_profile(run_dir: Path, joined: pd.DataFrame) -> InitProfile | None:
+    """The run's import-time profile, joined with its cold starts' Init Duration."""
+    path = run_dir / "init_profile.jsonl"
+    if not path.exists():
+        return None
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    cold = joined[joined["init_duration_ms"].notna() & (joined["log_stream"].fillna("") != "")]
+    init_ms = cold.groupby("log_stream")["init_duration_ms"].max().to_dict()
+    return initprofile.aggregate(rows, init_ms)
+
+
+def build_summary(
+    run: RunRecord, df: pd.DataFrame, config: Config, profile: InitProfile | None = None
+) -> Summary:
     requests = len(df)
     failures = int(df["failed"].sum())
     cancelled = int(df["cancelled"].sum())
@@ -121,6 +136,7 @@ def build_summary(run: RunRecord, df: pd.DataFrame, config: Config) -> Summary:
         collection=asdict(run.collection) if run.collection else {},
         target=run.target.to_dict(),
         load=run.load,
+        init_profile=profile,
     )
 
 

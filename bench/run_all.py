@@ -13,6 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_analysis
+import bench_init_profile
 import bench_local_lambda
 import bench_locust_user
 import bench_variants
@@ -26,6 +27,7 @@ def main() -> None:
         "variants": bench_variants.main,
         "user": bench_locust_user.main,
         "analysis": bench_analysis.main,
+        "init-profile": bench_init_profile.main,
     }
     for name, bench in benches.items():
         if only and name not in only:

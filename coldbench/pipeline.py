@@ -66,6 +66,12 @@ def existing_up(config: Config, allow_changes: bool) -> Iterator[tuple[Target, P
             "load.recycle_at_gap changes the function (an environment-variable nonce): an "
             "existing function is changed only with --allow-changes, and put back after"
         )
+    if config.function.profile_init:
+        raise PipelineError(
+            "function.profile_init puts a shim in front of the handler, which means new code: "
+            "coldbench does not redeploy an existing function (profile coldbench's own copy "
+            "of it, variant = custom, locally or with --target aws)"
+        )
     clients = make_clients(config)
     target = existing_target(config, clients)
     restorer = Restorer(clients, target) if allow_changes else None

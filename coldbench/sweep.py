@@ -33,6 +33,17 @@ def cells(config: Config) -> list[dict]:
     ]
 
 
+def profiled_cells(config: Config, matrix: list[dict]) -> list[dict]:
+    """``sweep.profile_init``: one more run per variant (its first cell's configuration)
+    with init profiled; never for an existing function (profiling means new code)."""
+    if not config.sweep.profile_init or config.target.kind == "existing":
+        return []
+    first: dict[str, dict] = {}
+    for cell in matrix:
+        first.setdefault(cell["variant"], cell)
+    return [{**cell, "profile_init": True} for cell in first.values()]
+
+
 def _check_existing(config: Config, allow_changes: bool) -> None:
     if not allow_changes:
         raise PipelineError(
@@ -70,10 +81,14 @@ def sweep(
     if config.target.on_aws and not confirmed and len(matrix) > 1:
         raise PipelineError(f"an AWS sweep runs {len(matrix)} load tests: pass --yes to go ahead")
     load = {"cycles": config.sweep.cycles, "hold_s": config.sweep.hold_s}
-    planned = [replace(config, function=function, load=load) for function in matrix]
-    cost_guard(planned, confirmed, f"sweep of {len(matrix)} run(s)")
+    everything = matrix + profiled_cells(config, matrix)
+    planned = [replace(config, function=function, load=load) for function in everything]
+    cost_guard(planned, confirmed, f"sweep of {len(everything)} run(s)")
     with _applying(config) as apply:
         summaries = _runs(config, matrix, load, run_once, apply, confirmed, allow_changes)
+        extra = profiled_cells(config, matrix)
+        if extra:
+            summaries += _runs(config, extra, load, run_once, apply, confirmed, allow_changes)
     page = compare(summaries)
     rec = _recommendation(page)
     print(f"cheapest configuration meeting the SLOs: {rec['cheapest_meeting_slos'] or 'none'}")
@@ -125,7 +140,8 @@ def _describe(function: dict) -> str:
     text = f"{function.get('variant', 'existing')} {function['memory_mb']} MB"
     text += f" {function['architecture']}" if "architecture" in function else ""
     pc = function.get("provisioned_concurrency")
-    return text + (f" PC {pc}" if pc else "")
+    text += f" PC {pc}" if pc else ""
+    return text + (" (init profiled)" if function.get("profile_init") else "")
 
 
 def _recommendation(page) -> dict:

@@ -21,6 +21,9 @@ from coldbench.infra.errors import PackagingError
 
 FUNCTIONS_DIR = Path(__file__).parent / "functions"
 PROBE_MODULE = FUNCTIONS_DIR / "coldbench_probe.py"
+INIT_SHIM = FUNCTIONS_DIR / "coldbench_init_shim.py"
+SHIM_HANDLER = "coldbench_init_shim.handler"
+PROFILED_HANDLER_VAR = "COLDBENCH_PROFILED_HANDLER"
 BUILTIN_VARIANTS = {
     "probe": "app.handler",
     "naive": "app.handler",
@@ -41,6 +44,15 @@ class Package:
     @property
     def size(self) -> int:
         return len(self.zip_bytes)
+
+
+def profiled(handler: str, env: dict[str, str], profile_init: bool) -> tuple[str, dict[str, str]]:
+    """The handler and environment a function is configured with: as given, or, with
+    ``function.profile_init``, the init shim in front of the handler and Python's
+    import-time report switched on (its lines go to stderr, so to the function's logs)."""
+    if not profile_init:
+        return handler, env
+    return SHIM_HANDLER, {**env, "PYTHONPROFILEIMPORTTIME": "1", PROFILED_HANDLER_VAR: handler}
 
 
 def source_for(variant: str, source: str = "", handler: str = "") -> tuple[Path, str]:
@@ -107,7 +119,11 @@ def _vendored(source_dir: Path) -> dict[str, Path]:
 
 
 def build_package(
-    source_dir: Path, handler: str, include_probe: bool = True, platform: Platform = LOCAL
+    source_dir: Path,
+    handler: str,
+    include_probe: bool = True,
+    platform: Platform = LOCAL,
+    profile_init: bool = False,
 ) -> Package:
     """Zip ``source_dir`` (plus its dependencies built for ``platform``, vendored modules
     and the drop-in probe) deterministically.
@@ -126,6 +142,8 @@ def build_package(
         entries.pop(own, None)
     if include_probe and "coldbench_probe.py" not in entries:
         entries["coldbench_probe.py"] = PROBE_MODULE
+    if profile_init:
+        entries["coldbench_init_shim.py"] = INIT_SHIM
     module = handler.rpartition(".")[0].replace(".", "/")
     if f"{module}.py" not in entries and f"{module}/__init__.py" not in entries:
         raise PackagingError(f"handler {handler!r}: no {module}.py in {source_dir}")

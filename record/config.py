@@ -57,6 +57,9 @@ class FunctionConfig:
     env: Mapping[str, str] = field(default_factory=dict)
     # Folders (zipped and published as layers) or layer version ARNs, in Lambda's order.
     layers: tuple[str, ...] = ()
+    # Python's import-time report in every environment, for "where init time goes";
+    # it slows init itself, so a profiled run's latencies are not the ones to quote.
+    profile_init: bool = False
     reserved_concurrency: int = 10  # cost / blast-radius cap; 0 = no reservation
     provisioned_concurrency: int = 0
     log_format: str = "JSON"  # JSON | Text
@@ -134,6 +137,9 @@ class SweepConfig:
     architectures: tuple[str, ...] = ("x86_64",)
     cycles: int = 2
     hold_s: float = 10.0
+    # One extra run per variant with function.profile_init, for "where init time went"
+    # between variants; never a candidate for the recommendation.
+    profile_init: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,8 @@ Files and their schemas:
 - ``platform.jsonl``: one REPORT record per invocation, keys :data:`PLATFORM_FIELDS`.
 - ``init.jsonl``: one init record (start, or a report of an init that did not succeed)
   per line, keys :data:`INIT_FIELDS`.
+- ``init_profile.jsonl``: with ``function.profile_init``, one row per module import per
+  environment, keys :data:`PROFILE_FIELDS`.
 - ``metrics.csv``: ``AWS/Lambda`` datapoints, columns :data:`METRIC_COLUMNS`.
 - ``locust/``: Locust's own CSV and HTML outputs.
 """
@@ -72,6 +74,16 @@ PLATFORM_FIELDS = (
 
 METRIC_COLUMNS = ("timestamp", "metric", "stat", "value", "unit", "period_s")
 
+PROFILE_FIELDS = (  # init_profile.jsonl: Python's import-time report, per environment
+    "log_stream",
+    "kind",  # import | handler (the init shim's measure of the handler module's import)
+    "module",
+    "parent",
+    "depth",
+    "phase",  # init | invoke
+    "self_us",
+    "cumulative_us",
+)
 INIT_FIELDS = (  # init.jsonl: one record per INIT_START / INIT_REPORT
     "log_stream",
     "timestamp",

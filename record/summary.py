@@ -91,6 +91,40 @@ class LostTelemetry:
 
 
 @dataclass(frozen=True)
+class ModuleTime:
+    """One module's import in a profiled run, medians over the cold starts that did it."""
+
+    module: str  # as Python prints it; the handler module by its own name
+    parent: str  # the module whose import imported it ("" at the top)
+    depth: int
+    phase: str  # init | invoke (imported lazily, after init)
+    self_ms_p50: float
+    cumulative_ms_p50: float
+    cumulative_ms_p90: float
+    share_of_init: float | None  # cumulative median / Init Duration median (init phase)
+    seen_in: int  # profiled cold starts that imported it in this phase
+
+
+@dataclass(frozen=True)
+class InitProfile:
+    """Where init time goes (``function.profile_init``): medians over profiled cold starts."""
+
+    profiled_cold_starts: int = 0
+    init_ms_p50: float | None = None
+    handler_module: str = ""
+    handler_import_ms_p50: float | None = None  # the handler module's import, cumulative
+    handler_self_ms_p50: float | None = None  # its own top-level work
+    runtime_ms_p50: float | None = None  # Init Duration minus the handler module's import
+    modules: tuple[ModuleTime, ...] = ()
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> InitProfile:
+        values = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        values["modules"] = tuple(ModuleTime(**m) for m in data.get("modules", ()))
+        return cls(**values)
+
+
+@dataclass(frozen=True)
 class Summary:
     run_id: str
     completed: bool
@@ -125,6 +159,7 @@ class Summary:
     # Requests whose REPORT record names an error type (the platform's view of what the
     # function did wrong, where the client saw only a 502), by type.
     function_errors: Mapping[str, int] = field(default_factory=dict)
+    init_profile: InitProfile | None = None  # with function.profile_init
     # Records of other stages, carried as written in run.json.
     environments: Mapping[str, Any] = field(default_factory=dict)
     collection: Mapping[str, Any] = field(default_factory=dict)
@@ -170,6 +205,9 @@ class Summary:
             phases=stats(data.get("phases", {})),
             cost_usd=Cost(**data.get("cost_usd", {})),
             slo=tuple(SloVerdict(**v) for v in data.get("slo", ())),
+            init_profile=InitProfile.from_dict(data["init_profile"])
+            if data.get("init_profile")
+            else None,
         )
         return cls(**values)
 

@@ -48,6 +48,7 @@ class FunctionSnapshot:
     stack_name: str = ""
     layers: tuple[str, ...] = ()  # layer version ARNs on AWS; locally the configured entries
     layers_bytes: int = 0  # the layers' zips together
+    profile_init: bool = False  # import-time profiling on: init is slower than unprofiled
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FunctionSnapshot:

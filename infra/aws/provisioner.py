@@ -31,7 +31,13 @@ from coldbench.infra.aws.clients import (
 from coldbench.infra.aws.preflight import Plan
 from coldbench.infra.dependencies import Platform
 from coldbench.infra.errors import ProvisionError, WaitTimeout
-from coldbench.infra.packaging import Package, build_package, check_total, source_for
+from coldbench.infra.packaging import (
+    Package,
+    build_package,
+    check_total,
+    profiled,
+    source_for,
+)
 from coldbench.record.config import Config
 from coldbench.record.target import FunctionSnapshot, Target
 
@@ -157,8 +163,9 @@ class Provisioner:
 
     def _desired_configuration(self, role_arn: str, existing_env: dict) -> dict:
         fn = self.config.function
-        _, handler = source_for(fn.variant, fn.source, fn.handler)
-        env = dict(fn.env)
+        handler, env = profiled(
+            source_for(fn.variant, fn.source, fn.handler)[1], dict(fn.env), fn.profile_init
+        )
         if NONCE_VAR in existing_env:
             env[NONCE_VAR] = existing_env[NONCE_VAR]  # keep recycle's nonce: not a change
         return {
@@ -178,6 +185,7 @@ class Provisioner:
         package = build_package(
             *source_for(fn.variant, fn.source, fn.handler),
             platform=Platform(fn.architecture, fn.runtime),
+            profile_init=fn.profile_init,
         )
         self._layers(package)
         code_sha = base64.b64encode(hashlib.sha256(package.zip_bytes).digest()).decode()
@@ -385,6 +393,7 @@ class Provisioner:
                 provisioned_concurrency=fn.provisioned_concurrency,
                 stack_name=self.names.stack,
                 layers=tuple(self.layer_arns),
+                profile_init=fn.profile_init,
                 layers_bytes=self.layers_bytes,
             ),
         )

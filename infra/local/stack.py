@@ -32,7 +32,13 @@ from coldbench.infra.local.pool import Pool, PoolSettings
 from coldbench.infra.local.runtime import opt_dir, runtime_dir
 from coldbench.infra.local.sigv4 import LOCAL_ACCOUNT_ID
 from coldbench.infra.local.telemetry import Telemetry
-from coldbench.infra.packaging import build_package, check_total, source_for, unpack
+from coldbench.infra.packaging import (
+    build_package,
+    check_total,
+    profiled,
+    source_for,
+    unpack,
+)
 from coldbench.record.config import Config
 from coldbench.record.target import FunctionSnapshot, Target
 
@@ -115,7 +121,8 @@ class LocalLambda:
         cfg, fn = self.config, self.config.function
         warn_if_exposed(cfg.local.host, cfg.url.auth)
         source_dir, handler = source_for(fn.variant, fn.source, fn.handler)
-        package = build_package(source_dir, handler)
+        package = build_package(source_dir, handler, profile_init=fn.profile_init)
+        configured, env = profiled(handler, dict(fn.env), fn.profile_init)
         work = Path(self._workdir.name)
         task_root = unpack(package, work)
         layers = await asyncio.to_thread(local_layers, fn.layers, cfg.target.region)
@@ -140,14 +147,14 @@ class LocalLambda:
             raise LocalLambdaError("local.cpu_scaling = on but no writable cgroup cpu controller")
         spec = FunctionSpec(
             name=self.function_name,
-            handler=handler,
+            handler=configured,
             task_root=task_root,
             memory_mb=fn.memory_mb,
             timeout_s=fn.timeout_s,
             region=cfg.target.region,
             log_group=self.log_group,
             log_format=fn.log_format,
-            user_env=dict(fn.env),
+            user_env=env,
             ephemeral_storage_mb=fn.ephemeral_storage_mb,
             private_tmp=await asyncio.to_thread(private_tmp_possible, task_root),
             work_dir=Path(self._workdir.name),
@@ -213,6 +220,7 @@ class LocalLambda:
                 ephemeral_storage_mb=fn.ephemeral_storage_mb,
                 tmp_isolation="private tmpfs" if spec.private_tmp else "TMPDIR only",
                 layers=tuple(fn.layers),
+                profile_init=fn.profile_init,
                 layers_bytes=sum(layer.size for layer in layers),
             ),
         )

@@ -38,3 +38,22 @@ def test_a_clear_difference_with_enough_samples_is_crowned_and_cost_needs_every_
     assert verdict["lowest_warm_p99"]["winner"] == "a"
     assert verdict["lowest_cold_p99"]["winner"] == "a"
     assert verdict["cheapest_meeting_slos"] == "b", "a is cheaper but misses an SLO"
+
+
+def test_an_init_profiled_run_is_never_recommended():
+    from coldbench.analysis.compare import recommend
+
+    fast = {
+        "label": "optimized (init profiled)",
+        "slo_ok": True,
+        "cost_per_million_usd": 0.1,
+        "warm_p99_ms": 1.0,
+        "cold_p99_ms": 1.0,
+        "warm_count": 500,
+        "cold_count": 500,
+        "init_profiled": True,
+    }
+    plain = {**fast, "label": "naive", "cost_per_million_usd": 0.3, "init_profiled": False}
+    verdict = recommend([fast, plain])
+    assert verdict["cheapest_meeting_slos"] == "naive"
+    assert verdict["lowest_cold_p99"]["winner"] is None  # one candidate left: no contest

@@ -60,3 +60,24 @@ def test_an_aws_sweep_of_several_cells_needs_confirmation():
     config = build_config({"target": {"kind": "aws"}, "sweep": {"memory_mb": [128, 256]}})
     with pytest.raises(PipelineError, match="--yes"):
         sweep_module.sweep(config, lambda c: pytest.fail("ran without confirmation"))
+
+
+def test_sweep_profile_init_adds_one_profiled_run_per_variant():
+    config = build_config(
+        {
+            "sweep": {
+                "memory_mb": [256, 1024],
+                "variants": ["naive", "optimized"],
+                "profile_init": True,
+            }
+        }
+    )
+    extra = sweep_module.profiled_cells(config, sweep_module.cells(config))
+    assert [(c["variant"], c["memory_mb"], c["profile_init"]) for c in extra] == [
+        ("naive", 256, True),
+        ("optimized", 256, True),
+    ]
+    existing = build_config(
+        {"target": {"kind": "existing", "function": "f"}, "sweep": {"profile_init": True}}
+    )
+    assert sweep_module.profiled_cells(existing, sweep_module.cells(existing)) == []
