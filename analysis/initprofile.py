@@ -17,6 +17,7 @@ import json
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -161,7 +162,7 @@ def differences(baseline: InitProfile, run: InitProfile, top: int = 30) -> list[
         return "init" if "init" in phases else "invoke" if "invoke" in phases else "absent"
 
     before, after = init_of(baseline), init_of(run)
-    found = []
+    found: list[dict[str, Any]] = []
     for module in set(before) | set(after):
         was, now = before.get(module, 0.0), after.get(module, 0.0)
         if max(was, now) < 1.0:
@@ -176,5 +177,5 @@ def differences(baseline: InitProfile, run: InitProfile, top: int = 30) -> list[
                 "run_phase": phase_in(run, module),
             }
         )
-    found.sort(key=lambda d: (-abs(d["diff_ms"]), d["module"]))
+    found.sort(key=lambda d: (-abs(float(d["diff_ms"])), str(d["module"])))
     return found[:top]
