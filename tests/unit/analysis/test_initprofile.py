@@ -81,3 +81,17 @@ def test_a_profile_is_attributed_per_cold_start_and_aggregated_by_median():
 
 def test_no_marker_means_no_profile():
     assert aggregate(parse_stream("s", SAMPLE), {"s": 100.0}) is None
+
+
+def test_differences_say_which_imports_left_init():
+    from coldbench.analysis.initprofile import differences
+
+    eager = aggregate(parse_events(stream("a", 260_000, lazy=False)), {"a": 400.0})
+    lines = [(s, m) for s, m in stream("b", 11_000) if "boto3" not in m]
+    lines.append(("b", "import time:    250000 |     250000 | boto3"))  # after first-invoke
+    lazy = aggregate(parse_events(lines), {"b": 150.0})
+    found = {d["module"]: d for d in differences(eager, lazy)}
+    assert found["boto3"]["run_phase"] == "invoke" and found["boto3"]["run_ms"] == 0.0
+    assert found["boto3"]["diff_ms"] == -250.0
+    assert found["boto3.core"]["run_phase"] == "absent"
+    assert next(iter(found)) in ("app", "boto3"), "largest change first"
