@@ -49,10 +49,10 @@ def test_a_profiled_run_finds_the_import_costs_the_function_was_built_with(tmp_p
     assert near(a["cumulative_ms_p50"], 450) and near(app["self_ms_p50"], 100)
     assert profile["handler_module"] == "app" and near(profile["handler_self_ms_p50"], 100)
     assert near(profile["handler_import_ms_p50"], 550)
-    assert profile["runtime_ms_p50"] > 0
+    assert profile["runtime_ms_p50"] > 0  # per cold start: Init Duration - handler import
     assert profile["handler_import_ms_p50"] + profile["runtime_ms_p50"] == pytest.approx(
-        profile["init_ms_p50"], abs=1.0
-    )
+        profile["init_ms_p50"], rel=0.15
+    )  # medians of parts need not add up to the median of the whole
     lazy = modules[("lazy_c", "invoke")]
     assert near(lazy["cumulative_ms_p50"], 50) and lazy["share_of_init"] is None
     assert ("lazy_c", "init") not in modules
