@@ -1,4 +1,6 @@
-"""Compare runs side by side: a table, two plots, and a recommendation.
+"""Compare runs side by side: a table, two plots, differences with their intervals and
+verdicts (:mod:`differences`), and a recommendation that names a configuration only
+where the difference deciding it is real.
 
 Natural uses: naive vs optimized, memory sizes, on-demand vs provisioned concurrency,
 x86_64 vs arm64. Each run is labelled by what distinguishes it (variant, memory,
@@ -8,12 +10,21 @@ architecture, provisioned concurrency).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
+import pandas as pd
 
 from coldbench.analysis import initprofile
+from coldbench.analysis.differences import (
+    COST,
+    RunData,
+    differences,
+    is_better,
+    lookup,
+)
 from coldbench.analysis.html import Figure, figure, render_page
 from coldbench.record.rundir import write_json_atomic
 from coldbench.record.summary import Summary
@@ -50,46 +61,58 @@ def row(summary: Summary) -> dict[str, Any]:
     }
 
 
-# Until every figure carries its confidence interval, a winner is crowned on a p99 only
-# when every run has enough requests of that class for a p99 to mean something, and the
-# best beats the runner-up by more than run-to-run noise does on this kind of machine.
-MIN_SAMPLES_FOR_P99 = 100
-MIN_RELATIVE_GAP = 0.10
+def _why_not(found: Mapping, a: dict, b: dict, metric: str) -> str:
+    entry = found.get((a["run_id"], b["run_id"], metric)) or found.get(
+        (b["run_id"], a["run_id"], metric)
+    )
+    if entry is None or entry["ci95"] is None:
+        return f"{a['label']} vs {b['label']}: n too small to tell"
+    lo, hi = entry["ci95"]
+    return (
+        f"{a['label']} and {b['label']}: no detectable difference (95% interval of the "
+        f"difference {lo:,.2f} to {hi:,.2f} includes zero)"
+    )
 
 
-def lowest(rows: list[dict], key: str, count_key: str) -> dict[str, Any]:
-    """The run with the lowest ``key``, or none with the reason the data cannot tell."""
+def lowest(rows: list[dict], key: str, metric: str, found: Mapping) -> dict[str, Any]:
+    """The run with the lowest ``key``, crowned only when it is really lower than the
+    runner-up (the interval of their difference excludes zero)."""
     timed = sorted((r for r in rows if r[key] is not None), key=lambda r: r[key])
     if len(timed) < 2:
         return {"winner": None, "why": "fewer than two runs have this figure"}
-    thin = [r["label"] for r in timed if r[count_key] < MIN_SAMPLES_FOR_P99]
-    if thin:
-        return {
-            "winner": None,
-            "why": f"n too small for a p99 (< {MIN_SAMPLES_FOR_P99}): {', '.join(thin)}",
-        }
     best, runner_up = timed[0], timed[1]
-    gap = (runner_up[key] - best[key]) / runner_up[key] if runner_up[key] else 0.0
-    if gap <= MIN_RELATIVE_GAP:
-        return {
-            "winner": None,
-            "why": f"{best['label']} and {runner_up['label']} are within "
-            f"{MIN_RELATIVE_GAP:.0%} of each other ({gap:.1%}): not a real difference",
-        }
-    return {"winner": best["label"], "why": f"{gap:.0%} below {runner_up['label']}"}
-
-
-def recommend(rows: list[dict]) -> dict:
-    """The cheapest configuration meeting every SLO, and the lowest warm and cold p99,
-    each crowned only on a difference the data can support. A run with init profiled is
-    slower by its own measuring, so it is never a candidate."""
-    rows = [r for r in rows if not r.get("init_profiled")]
-    passing = [r for r in rows if r["slo_ok"] and r["cost_per_million_usd"] is not None]
-    cheapest = min(passing, key=lambda r: r["cost_per_million_usd"], default=None)
+    if not is_better(found, best["run_id"], runner_up["run_id"], metric):
+        return {"winner": None, "why": _why_not(found, best, runner_up, metric)}
     return {
-        "cheapest_meeting_slos": cheapest and cheapest["label"],
-        "lowest_warm_p99": lowest(rows, "warm_p99_ms", "warm_count"),
-        "lowest_cold_p99": lowest(rows, "cold_p99_ms", "cold_count"),
+        "winner": best["label"],
+        "why": f"really below {runner_up['label']} (95% interval of the difference excludes zero)",
+    }
+
+
+def recommend(rows: list[dict], found: Mapping | None = None) -> dict:
+    """The cheapest configuration meeting every SLO, and the lowest warm and cold p99,
+    each named only where the difference that decides it is real. A run with init
+    profiled is slower by its own measuring, so it is never a candidate."""
+    found = found or {}
+    rows = [r for r in rows if not r.get("init_profiled")]
+    passing = sorted(
+        (r for r in rows if r["slo_ok"] and r["cost_per_million_usd"] is not None),
+        key=lambda r: r["cost_per_million_usd"],
+    )
+    cheapest, why = None, "none of the runs meets every SLO"
+    if len(passing) == 1:
+        cheapest, why = passing[0]["label"], "the only run meeting every SLO"
+    elif passing:
+        first, second = passing[0], passing[1]
+        if is_better(found, first["run_id"], second["run_id"], COST):
+            cheapest, why = first["label"], f"really cheaper than {second['label']}"
+        else:
+            why = _why_not(found, first, second, COST)
+    return {
+        "cheapest_meeting_slos": cheapest,
+        "cheapest_why": why,
+        "lowest_warm_p99": lowest(rows, "warm_p99_ms", "warm.e2e_ms.p99", found),
+        "lowest_cold_p99": lowest(rows, "cold_p99_ms", "cold.e2e_ms.p99", found),
     }
 
 
@@ -150,10 +173,20 @@ HEADER = [
 ]
 
 
+def _run_data(summaries: list[Summary], reports_root: Path) -> list[RunData] | None:
+    """Each run's joined requests, for resampling; None when a report lacks them."""
+    paths = [reports_root / s.run_id / "joined.parquet" for s in summaries]
+    if not all(p.exists() for p in paths):
+        return None
+    return [RunData(s, pd.read_parquet(p)) for s, p in zip(summaries, paths, strict=True)]
+
+
 def compare(summaries: list[Summary], reports_root: Path = Path("reports")) -> Path:
     """Write ``reports/compare-<time>/index.html`` and ``compare.json``; returns the page."""
     rows = [row(s) for s in summaries]
-    verdict = recommend(rows)
+    data = _run_data(summaries, reports_root)
+    found = differences(data) if data else []
+    verdict = recommend(rows, lookup(found))
     out = reports_root / f"compare-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
     out.mkdir(parents=True, exist_ok=True)
     profiles = [(s.run_id, s.init_profile) for s in summaries if s.init_profile is not None]
@@ -168,7 +201,12 @@ def compare(summaries: list[Summary], reports_root: Path = Path("reports")) -> P
     ]
     write_json_atomic(
         out / "compare.json",
-        {"runs": rows, "recommendation": verdict, "init_profile_differences": init_differences},
+        {
+            "runs": rows,
+            "recommendation": verdict,
+            "differences": found,
+            "init_profile_differences": init_differences,
+        },
     )
     table_rows = [
         [
@@ -192,8 +230,8 @@ def compare(summaries: list[Summary], reports_root: Path = Path("reports")) -> P
 
     cards = [
         (
-            "cheapest meeting every SLO (cost per million invocations)",
-            verdict["cheapest_meeting_slos"] or "none of the runs meets every SLO",
+            "cheapest meeting every SLO (cost per million invocations): " + verdict["cheapest_why"],
+            verdict["cheapest_meeting_slos"] or "no clear choice",
         ),
         (
             "lowest warm p99, end to end: " + verdict["lowest_warm_p99"]["why"],
@@ -213,5 +251,28 @@ def compare(summaries: list[Summary], reports_root: Path = Path("reports")) -> P
         table_rows=table_rows,
         figures=[plot_latency(rows), plot_cost(rows)],
         init_differences=init_differences,
+        differences=[
+            [
+                d["baseline"],
+                d["run"],
+                d["metric"],
+                d["baseline_value"],
+                d["run_value"],
+                d["diff"],
+                "-" if d["ci95"] is None else f"[{d['ci95'][0]:,.2f}, {d['ci95'][1]:,.2f}]",
+                d["verdict"] if d["ci95"] is not None else "n too small",
+            ]
+            for d in found
+        ],
+        differences_header=[
+            "baseline",
+            "run",
+            "metric",
+            "baseline",
+            "run",
+            "difference",
+            "95% interval",
+            "verdict",
+        ],
         init_header=["module", "baseline ms", "run ms", "difference ms", "phase in run"],
     )

@@ -17,7 +17,7 @@ from coldbench.analysis import initreport
 from coldbench.analysis.console import slo_number
 from coldbench.analysis.html import Figure, figure, fmt, render_page
 from coldbench.analysis.summary import Analysis
-from coldbench.record.summary import ClassStats, Summary
+from coldbench.record.summary import ClassStats, Distribution, Summary
 
 COLORS = {
     "cold": "#d62728",
@@ -225,14 +225,39 @@ PLOTS = (
 )
 
 
+def with_ci(d: Distribution, stat: str) -> str:
+    """A figure and its 95% interval, or what keeps it from having one."""
+    value = getattr(d, stat)
+    if value is None:
+        return "-"
+    found = d.interval(stat)
+    if found is None:
+        return f"{fmt(value)} (n too small)"
+    return f"{fmt(value)} [{fmt(found[0])}, {fmt(found[1])}]"
+
+
 def stats_rows(groups: dict[str, ClassStats], measure: str = "e2e_ms") -> list[list]:
-    """One table row per group that had requests: count, failures, the distribution."""
+    """One table row per group that had requests: count, failures, the distribution
+    (p50, p90, p99 and the mean with their 95% intervals)."""
     rows = []
     for name, g in groups.items():
         if not g.count:
             continue
         d = getattr(g, measure)
-        rows.append([name, g.count, g.failures, d.p50, d.p90, d.p95, d.p99, d.p999, d.max, d.mean])
+        rows.append(
+            [
+                name,
+                g.count,
+                g.failures,
+                with_ci(d, "p50"),
+                with_ci(d, "p90"),
+                d.p95,
+                with_ci(d, "p99"),
+                d.p999,
+                d.max,
+                with_ci(d, "mean"),
+            ]
+        )
     return rows
 
 

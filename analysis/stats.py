@@ -12,6 +12,7 @@ from dataclasses import asdict
 import numpy as np
 import pandas as pd
 
+from coldbench.analysis import confidence
 from coldbench.record.config import Config
 from coldbench.record.summary import ClassStats, Cost, Distribution, SloVerdict
 from coldbench.record.target import FunctionSnapshot
@@ -20,15 +21,25 @@ PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99, "p999": 99.9}
 MEASURES = ("e2e_ms", "duration_ms", "init_ms", "outside_ms")
 
 
-def describe(values: pd.Series) -> Distribution:
-    """count, p50, p90, p95, p99, p999, max, mean of the non-missing values."""
+def describe(values: pd.Series, *ci_key: str) -> Distribution:
+    """count, p50, p90, p95, p99, p999, max, mean of the non-missing values; with a
+    ``ci_key`` (what is described, which seeds the resampling) their 95% intervals."""
     data = values.dropna().to_numpy(dtype=float)
     if data.size == 0:
         return Distribution()
     qs = np.percentile(data, list(PERCENTILES.values()))
     p50, p90, p95, p99, p999 = (float(q) for q in qs)
+    intervals = confidence.ci95(data, *ci_key) if ci_key else {}
     return Distribution(
-        int(data.size), p50, p90, p95, p99, p999, float(data.max()), float(data.mean())
+        int(data.size),
+        p50,
+        p90,
+        p95,
+        p99,
+        p999,
+        float(data.max()),
+        float(data.mean()),
+        ci95=intervals,
     )
 
 
@@ -40,7 +51,7 @@ def group_stats(df: pd.DataFrame, by: str) -> dict[str, ClassStats]:
         result[str(key)] = ClassStats(
             len(group),
             int(group["failed"].sum()),
-            **{measure: describe(group[measure]) for measure in MEASURES},
+            **{measure: describe(group[measure], by, str(key), measure) for measure in MEASURES},
         )
     return result
 

@@ -232,16 +232,37 @@ def run_locust(config: Config, run_dir: Path, target_file: Path | None = None) -
         )
         started = time.monotonic()
         progress = Progress("load", expected, "s")
+        said = _Echo(log_path, "cold-sampler:")
         try:
             while proc.poll() is None:
                 progress.update(time.monotonic() - started)
+                said.echo()
                 time.sleep(0.5)
+            said.echo()
         except KeyboardInterrupt:
             stop_locust(proc)
             raise
         finally:
             progress.close()
     return proc.returncode
+
+
+class _Echo:
+    """Lines of Locust's console that the user should see as they come (the cold
+    sampler's rounds), echoed to stderr."""
+
+    def __init__(self, path: Path, prefix: str):
+        self.path, self.prefix, self.offset = path, prefix, 0
+
+    def echo(self) -> None:
+        with self.path.open("rb") as f:
+            f.seek(self.offset)
+            chunk = f.read()
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self.offset += len(complete)
+        for line in complete.decode(errors="replace").splitlines():
+            if line.startswith(self.prefix):
+                print(line, file=sys.stderr, flush=True)
 
 
 def stop_locust(proc: subprocess.Popen, grace_s: float = 15.0) -> None:

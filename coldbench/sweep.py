@@ -80,7 +80,13 @@ def sweep(
     matrix = cells(config)
     if config.target.on_aws and not confirmed and len(matrix) > 1:
         raise PipelineError(f"an AWS sweep runs {len(matrix)} load tests: pass --yes to go ahead")
-    load = {"cycles": config.sweep.cycles, "hold_s": config.sweep.hold_s}
+    sweep_config = config.sweep
+    load = {
+        "shape": sweep_config.shape,
+        "cold_samples": sweep_config.cold_samples,
+        "cycles": sweep_config.cycles,
+        "hold_s": sweep_config.hold_s,
+    }
     everything = matrix + profiled_cells(config, matrix)
     planned = [replace(config, function=function, load=load) for function in everything]
     cost_guard(planned, confirmed, f"sweep of {len(everything)} run(s)")
@@ -91,7 +97,10 @@ def sweep(
             summaries += _runs(config, extra, load, run_once, apply, confirmed, allow_changes)
     page = compare(summaries)
     rec = _recommendation(page)
-    print(f"cheapest configuration meeting the SLOs: {rec['cheapest_meeting_slos'] or 'none'}")
+    print(
+        "cheapest configuration meeting the SLOs: "
+        f"{rec['cheapest_meeting_slos'] or 'no clear choice'} ({rec['cheapest_why']})"
+    )
     for key, what in (("lowest_warm_p99", "warm p99"), ("lowest_cold_p99", "cold p99")):
         judged = rec[key]
         print(f"lowest {what}: {judged['winner'] or 'no clear winner'} ({judged['why']})")

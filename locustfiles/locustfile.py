@@ -29,6 +29,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from coldbench.infra.recycle import recycle
 from coldbench.locustfiles import live, options, recorder, webui
 from coldbench.locustfiles.options import LOAD_OPTIONS
+from coldbench.locustfiles.sampler import Sampler
 from coldbench.locustfiles.signing import Signer
 from coldbench.record import shapes
 from coldbench.record.config import config_from_environ
@@ -81,25 +82,57 @@ class ColdbenchShape(LoadTestShape):
 
     def reset_time(self):
         super().reset_time()
-        self.table = shapes.build_table(shape_params(self.runner.environment.parsed_options))
+        params = shape_params(self.runner.environment.parsed_options)
+        self.table = shapes.build_table(params)
         self.last_phase = None
         self.finished = False
+        self.sampler = (
+            Sampler(params, self._recycle, _recycled, say=_say)
+            if params.shape == "cold-sampler"
+            else None
+        )
+
+    def _recycle(self):
+        return gevent.spawn(recycle, _target(self.runner.environment.parsed_options))
 
     def tick(self):
         if not hasattr(self, "table"):
             self.reset_time()
+        if self.sampler is not None:
+            found = self.sampler.tick(
+                self.get_run_time(), self.runner.user_count, _live.e2e.get("cold", [])
+            )
+            if found is None:
+                _say(f"cold-sampler: done: {self.sampler.reason}")
+                return self._finish()
+            return found
         stage = shapes.stage_at(self.table, self.get_run_time())
         if stage is None:
-            self.finished = True
-            if _state.get("end_reason") != "terminated":
-                _state["end_reason"] = "shape-finished"
-            return None
+            return self._finish()
         if stage.phase != self.last_phase:
             self.last_phase = stage.phase
             opts = self.runner.environment.parsed_options
             if stage.phase.endswith("-idle") and opts.recycle_at_gap == "true":
                 gevent.spawn(recycle, _target(opts))
         return stage.users, stage.spawn_rate
+
+    def _finish(self):
+        self.finished = True
+        if _state.get("end_reason") != "terminated":
+            _state["end_reason"] = "shape-finished"
+
+
+def _recycled(greenlet) -> bool:
+    """Whether a recycle has finished; one that failed ends the sampling, saying why."""
+    if not greenlet.dead:
+        return False
+    if greenlet.exception is not None:
+        raise RuntimeError(str(greenlet.exception))
+    return True
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def _target(opts):

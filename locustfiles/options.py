@@ -34,7 +34,13 @@ class LoadOption:
 
 
 LOAD_OPTIONS = (
-    LoadOption("--shape", "shape", str, "load shape", ("ramp-idle", "burst", "steps", "constant")),
+    LoadOption(
+        "--shape",
+        "shape",
+        str,
+        "load shape",
+        ("ramp-idle", "burst", "steps", "constant", "cold-sampler"),
+    ),
     LoadOption("--shape-users", "users", int, "peak users of the shape"),
     LoadOption("--shape-spawn-rate", "spawn_rate", float, "users started per second"),
     LoadOption("--hold", "hold_s", float, "seconds at peak per cycle"),
@@ -50,6 +56,13 @@ LOAD_OPTIONS = (
     LoadOption("--step-users", "step_users", int, "steps: users added per step"),
     LoadOption("--step-seconds", "step_s", float, "steps: seconds per step"),
     LoadOption("--shape-run-time", "run_time_s", float, "constant: seconds"),
+    LoadOption("--cold-samples", "cold_samples", int, "cold-sampler: cold starts to provoke"),
+    LoadOption(
+        "--cold-ci-target",
+        "cold_ci_target",
+        float,
+        "cold-sampler: stop early once the cold p50 is known to within this share (0: off)",
+    ),
     LoadOption("--path", "path", str, "request path (and query)"),
     LoadOption("--method", "method", str, "HTTP method"),
     LoadOption("--payload", "payload", str, "request body"),

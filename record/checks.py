@@ -19,7 +19,8 @@ _CHOICES = {
     "function.architecture": {"x86_64", "arm64"},
     "function.log_format": {"JSON", "Text"},
     "url.auth": {"AWS_IAM", "NONE"},
-    "load.shape": {"ramp-idle", "burst", "steps", "constant"},
+    "load.shape": {"ramp-idle", "burst", "steps", "constant", "cold-sampler"},
+    "sweep.shape": {"ramp-idle", "burst", "steps", "constant", "cold-sampler"},
     "load.method": {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"},
     "local.cpu_scaling": {"auto", "on", "off"},
 }
@@ -34,6 +35,8 @@ _POSITIVE = {
     "load.spawn_rate",
     "load.cycles",
     "load.workers",
+    "load.cold_samples",
+    "sweep.cold_samples",
     "local.max_environments",
 }
 

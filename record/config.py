@@ -92,6 +92,8 @@ class LoadConfig:
     payload: str = ""
     headers: Mapping[str, str] = field(default_factory=dict)
     workers: int = 1
+    cold_samples: int = 30  # cold-sampler: cold starts to provoke
+    cold_ci_target: float = 0.0  # cold-sampler: stop once the cold p50 is known to ±this share
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,10 @@ class SweepConfig:
     architectures: tuple[str, ...] = ("x86_64",)
     cycles: int = 2
     hold_s: float = 10.0
+    # Each cell's load: the cold sampler (cold starts provoked, not waited for: minutes on
+    # AWS, not idle hours), or any [load] shape with the cycles and hold above.
+    shape: str = "cold-sampler"
+    cold_samples: int = 30
     # One extra run per variant with function.profile_init, for "where init time went"
     # between variants; never a candidate for the recommendation.
     profile_init: bool = False

@@ -11,6 +11,11 @@ Shapes:
 - ``burst``: zero to N users at once (N simultaneous cold starts), hold, idle; K cycles.
 - ``steps``: add ``step_users`` every ``step_s`` up to N users.
 - ``constant``: N users for ``run_time_s``.
+- ``cold-sampler``: rounds of recycle (every environment retired), then a burst of N
+  users at once (N new environments: one cold start each) followed by a few warm
+  requests, until ``cold_samples`` cold starts are recorded. The rounds are decided as
+  the run goes (the locustfile counts cold starts); the table is the plan, for progress
+  and the cost guard, and tags every request ``sampler``.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ class ShapeParams:
     step_users: int = LoadConfig.step_users
     step_s: float = LoadConfig.step_s
     run_time_s: float = LoadConfig.run_time_s
+    cold_samples: int = LoadConfig.cold_samples
+    cold_ci_target: float = LoadConfig.cold_ci_target
 
     @classmethod
     def of(cls, config: Config) -> ShapeParams:
@@ -62,6 +69,8 @@ class ShapeParams:
             step_users=load.step_users,
             step_s=load.step_s,
             run_time_s=load.run_time_s,
+            cold_samples=load.cold_samples,
+            cold_ci_target=load.cold_ci_target,
         )
 
 
@@ -87,7 +96,23 @@ def build_table(p: ShapeParams) -> list[Stage]:
         ]
     if p.shape == "constant":
         return [Stage(p.run_time_s, p.users, p.spawn_rate, "constant")]
+    if p.shape == "cold-sampler":
+        rounds = sampler_rounds(p)
+        one = [
+            Stage(SAMPLER_RECYCLE_S, 0, float(p.users), "sampler"),
+            Stage(SAMPLER_BURST_S, p.users, float(p.users), "sampler"),
+        ]
+        return one * rounds
     raise ValueError(f"unknown shape {p.shape!r}")
+
+
+SAMPLER_RECYCLE_S = 2.0  # planned per recycle (on AWS it takes as long as the update)
+SAMPLER_BURST_S = 4.0  # each burst: every user's first request (cold), then warm ones
+
+
+def sampler_rounds(p: ShapeParams) -> int:
+    """Rounds the cold sampler plans: each burst of N users gives N cold starts."""
+    return max(1, math.ceil(p.cold_samples / p.users))
 
 
 def total_seconds(table: list[Stage]) -> float:

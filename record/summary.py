@@ -31,6 +31,13 @@ class Distribution:
     p999: float | None = None
     max: float | None = None
     mean: float | None = None
+    # 95% bootstrap intervals of p50, p90, p99 and the mean: [lo, hi], or None where
+    # the count cannot support the figure (a p99 from fewer than 100 values).
+    ci95: Mapping[str, tuple[float, float] | None] = field(default_factory=dict)
+
+    def interval(self, stat: str) -> tuple[float, float] | None:
+        found = self.ci95.get(stat)
+        return None if found is None else (float(found[0]), float(found[1]))
 
 
 @dataclass(frozen=True)

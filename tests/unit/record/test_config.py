@@ -137,6 +137,7 @@ def test_every_key_reaches_the_locust_process_whole(tmp_path, monkeypatch):
             "variants": ["probe"],
             "provisioned": [1],
             "architectures": ["arm64"],
+            "shape": "burst",
         },
     }
     changed["load"]["headers"] = {"x-h": "v"}
