@@ -58,6 +58,11 @@ def row(summary: Summary) -> dict[str, Any]:
         "slo_ok": summary.slo_ok,
         "failure_rate": summary.failure_rate,
         "init_profiled": summary.function.profile_init,
+        "ci95": {
+            f"{cls}_{stat}_ms": summary.of(cls).e2e_ms.interval(stat)
+            for cls in ("cold", "warm")
+            for stat in ("p50", "p99")
+        },
     }
 
 
@@ -128,19 +133,30 @@ def plot_latency(rows: list[dict]) -> Figure:
             ("warm_p99_ms", "#1f77b4"),
         )
     ):
+        heights = [r[key] or 0 for r in rows]
+        spans = [r["ci95"].get(key) for r in rows]
+        errors = [
+            [max(h - s[0], 0) if s else 0 for h, s in zip(heights, spans, strict=True)],
+            [max(s[1] - h, 0) if s else 0 for h, s in zip(heights, spans, strict=True)],
+        ]
         ax.bar(
             [i + (offset - 1.5) * width for i in x],
-            [r[key] or 0 for r in rows],
+            heights,
             width,
             label=key,
             color=colour,
+            yerr=errors,
+            capsize=2,
+            error_kw={"elinewidth": 0.8},
         )
     ax.set_xticks(list(x), [r["label"] for r in rows], rotation=20, ha="right", fontsize=8)
     ax.set(yscale="log", ylabel="end-to-end ms (log)")
     ax.legend(fontsize=8)
     return figure(
         fig,
-        "Cold and warm latency by run. The gap between red and blue bars is what a cold start costs each configuration.",
+        "Cold and warm latency by run, with 95% intervals where the counts support them "
+        "(none on a p99 from fewer than 100 requests). The gap between red and blue bars is "
+        "what a cold start costs each configuration.",
     )
 
 

@@ -21,12 +21,15 @@ from coldbench.record.config import build_config
 from coldbench.record.rundir import REPORTS_DIR
 
 
+USERS = 2  # per burst: 2 inits at a time fit 2 cores at 512 MB (0.29 vCPU each)
+
+
 def sampled(variant: str, samples: int) -> RunData:
     config = build_config(
         {
             "function": {"variant": variant},
             "url": {"auth": "NONE"},
-            "load": {"shape": "cold-sampler", "cold_samples": samples, "users": 10},
+            "load": {"shape": "cold-sampler", "cold_samples": samples, "users": USERS},
             "slo": {"cold_p99_ms": 60000.0, "warm_p99_ms": 10000.0},
         }
     )
@@ -36,7 +39,8 @@ def sampled(variant: str, samples: int) -> RunData:
 
 
 def main(quick: bool = False) -> dict:
-    pairs, samples = (3, 20) if quick else (10, 20)
+    pairs = 3 if quick else int(os.environ.get("BENCH_PAIRS", "10"))
+    samples = 20
     os.chdir(tempfile.mkdtemp(prefix="coldbench-bench-confidence-"))
     verdicts = []
     for _ in range(pairs):
@@ -49,7 +53,10 @@ def main(quick: bool = False) -> dict:
     decisive = compare_pair(
         sampled("naive", samples), sampled("optimized", samples), "cold.e2e_ms.p50"
     )
-    print(f"confidence of --compare (local target, cold-sampler runs of {samples} cold starts)")
+    print(
+        f"confidence of --compare (local target, cold-sampler runs of {samples} cold starts "
+        f"in bursts of {USERS})"
+    )
     print(f"  same configuration twice: no detectable difference in {alike} of {pairs} pairs")
     print(f"  naive vs optimized: {decisive['verdict']} (ci95 {decisive['ci95']})")
     return {"pairs": pairs, "alike": alike, "naive_vs_optimized": decisive["verdict"]}

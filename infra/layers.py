@@ -100,27 +100,6 @@ def fetch(source: LayerSource, region: str, cache: Path = LAYER_CACHE) -> Packag
     partial.write_bytes(data)
     partial.rename(cached)
     return Package(data, hashlib.sha256(data).hexdigest(), "", 0)
-    try:
-        client = boto3.client("lambda", region_name=source.arn.split(":")[3] or region)
-        found = client.get_layer_version_by_arn(Arn=source.arn)
-        location = found["Content"]["Location"]
-        with urllib.request.urlopen(location, timeout=60) as response:
-            data = response.read()
-    except (BotoCoreError, ClientError, OSError, KeyError) as exc:
-        raise PackagingError(
-            f"{source.key}: the local target could not fetch {source.arn} through "
-            f"GetLayerVersionByArn ({exc}); give the layer's folder instead, or point "
-            "AWS_ENDPOINT_URL at an endpoint that serves it (coldbench local-aws)"
-        ) from exc
-    expected = found["Content"].get("CodeSha256", "")
-    actual = base64.b64encode(hashlib.sha256(data).digest()).decode()
-    if expected and expected != actual:
-        raise PackagingError(f"{source.key}: {source.arn} downloaded with a different SHA-256")
-    cache.mkdir(parents=True, exist_ok=True)
-    partial = cached.with_suffix(".partial")
-    partial.write_bytes(data)
-    partial.rename(cached)
-    return Package(data, hashlib.sha256(data).hexdigest(), "", 0)
 
 
 def local_layers(layers: tuple[str, ...], region: str) -> list[Package]:

@@ -107,7 +107,7 @@ def build_table(p: ShapeParams) -> list[Stage]:
 
 
 SAMPLER_RECYCLE_S = 2.0  # planned per recycle (on AWS it takes as long as the update)
-SAMPLER_BURST_S = 4.0  # each burst: every user's first request (cold), then warm ones
+SAMPLER_BURST_S = 2.5  # each burst: every user's first request (cold), then warm ones
 
 
 def sampler_rounds(p: ShapeParams) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -86,3 +88,14 @@ def signed_get(target: Target, path: str = "/", **kwargs) -> requests.Response:
 
     headers = Signer(target).headers("GET", path, b"", {})
     return requests.get(target.url.rstrip("/") + path, headers=headers, timeout=30, **kwargs)
+
+
+def coldbench(cwd: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``coldbench ARGS`` as a user runs it, in ``cwd`` (its coldbench.toml applies)."""
+    return subprocess.run(
+        [sys.executable, "-m", "coldbench.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import coldbench
+
 BROKEN = Path(__file__).parent / "functions" / "broken"
 LOCAL = (sys.executable, "-m", "coldbench.cli", "local")
 
@@ -71,13 +73,7 @@ def test_a_run_against_a_failing_function_names_the_error_and_its_count(tmp_path
         '[url]\nauth = "NONE"\n'
         '[load]\nshape = "constant"\nusers = 2\nspawn_rate = 2\nrun_time_s = 2\n'
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "coldbench.cli", "run"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = coldbench(tmp_path, "run")
     assert result.returncode == 1, result.stdout + result.stderr[-3000:]  # errors fail the SLO
     # The REPORT records say what AWS's say (Unhandled); the console names the exception.
     assert "function errors (REPORT records): Unhandled ×" in result.stdout, result.stdout

@@ -5,12 +5,10 @@ the same boto3 code it uses on AWS, and the summary finds the costs it was built
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import FUNCTIONS
+from tests.conftest import FUNCTIONS, coldbench
 
 COSTS = FUNCTIONS / "importcosts"
 SLACK_MS = 60.0  # an import's own machinery, on a loaded 2-core machine
@@ -25,13 +23,7 @@ def test_a_profiled_run_finds_the_import_costs_the_function_was_built_with(tmp_p
         '[load]\nshape = "constant"\nusers = 3\nspawn_rate = 3\nrun_time_s = 3\n'
         "[slo]\ncold_p99_ms = 60000\nwarm_p99_ms = 10000\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "coldbench.cli", "run"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = coldbench(tmp_path, "run")
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert "init profile (3 cold starts" in result.stdout, result.stdout
     report = next((tmp_path / "reports").iterdir())

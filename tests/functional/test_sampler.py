@@ -4,24 +4,17 @@ is asked for (recycling between bursts), and the figures carry their intervals."
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
+
+from tests.conftest import coldbench
 
 
 @pytest.mark.slow
 def test_the_sampler_provokes_the_cold_starts_asked_for_with_intervals(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable, "-m", "coldbench.cli", "run",
-            "--set", "load.shape=cold-sampler", "--set", "load.cold_samples=6",
-            "--set", "load.users=3", "--set", "url.auth=NONE",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = coldbench(
+        tmp_path, "run", "--set", "load.shape=cold-sampler", "--set", "load.cold_samples=6",
+        "--set", "load.users=3", "--set", "url.auth=NONE",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert "cold-sampler: round 2: 6/6 cold starts" in result.stderr, result.stderr[-3000:]
