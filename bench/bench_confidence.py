@@ -20,7 +20,6 @@ from coldbench.pipeline import run_once
 from coldbench.record.config import build_config
 from coldbench.record.rundir import REPORTS_DIR
 
-
 USERS = 2  # per burst: 2 inits at a time fit 2 cores at 512 MB (0.29 vCPU each)
 
 
