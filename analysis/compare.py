@@ -58,6 +58,7 @@ def row(summary: Summary) -> dict[str, Any]:
         "slo_ok": summary.slo_ok,
         "failure_rate": summary.failure_rate,
         "init_profiled": summary.function.profile_init,
+        "cold_causes": dict(summary.cold_causes),
         "ci95": {
             f"{cls}_{stat}_ms": summary.of(cls).e2e_ms.interval(stat)
             for cls in ("cold", "warm")
@@ -186,6 +187,7 @@ HEADER = [
     "init p50",
     "$ / million",
     "SLOs",
+    "cold starts by cause",
 ]
 
 
@@ -237,6 +239,7 @@ def compare(summaries: list[Summary], reports_root: Path = Path("reports")) -> P
             r["init_p50_ms"],
             None if r["cost_per_million_usd"] is None else f"{r['cost_per_million_usd']:.4f}",
             "pass" if r["slo_ok"] else "FAIL",
+            ", ".join(f"{k} {v}" for k, v in r["cold_causes"].items()) or "-",
         ]
         for r in rows
     ]

@@ -105,6 +105,45 @@ def plot_breakdown(a: Analysis) -> Figure:
     )
 
 
+CAUSE_COLORS = {
+    "first": "#9467bd",
+    "scale_out": "#d62728",
+    "idle_eviction": "#1f77b4",
+    "recycle": "#2ca02c",
+    "after_error": "#000000",
+    "proactive": "#ff7f0e",
+    "unexplained": "#7f7f7f",
+}
+
+
+def plot_causes(a: Analysis) -> Figure:
+    df = a.joined
+    fig, ax = plt.subplots(figsize=(10, 3))
+    marked = df[df["cold_cause"].notna()] if "cold_cause" in df else df.iloc[0:0]
+    for cause, color in CAUSE_COLORS.items():
+        part = marked[marked["cold_cause"] == cause]
+        if len(part):
+            ax.scatter(
+                part["start_time"] - _t0(a), part["e2e_ms"], s=14, color=color,
+                label=f"{cause} ({len(part)})",
+            )  # fmt: skip
+    for start, length in a.run.idle_windows():
+        ax.axvspan(start, start + length, color="#eee", zorder=0)
+    for began, _ in a.run.recycles:
+        ax.axvline(began - _t0(a), color=CAUSE_COLORS["recycle"], linestyle=":", linewidth=1)
+    if len(marked):
+        ax.legend(fontsize=8, loc="upper left", ncols=4)
+    else:
+        _no_data(ax, "no cold start")
+    ax.set(xlabel="seconds since start", ylabel="cold start e2e ms")
+    return figure(
+        fig,
+        "Why each cold start happened: the first environments, scale-out (every environment "
+        "busy), idle eviction (an environment's keep-alive ran out), a recycle (dotted lines), "
+        "a crash or timeout, or init done before the request (proactive). Idle gaps shaded.",
+    )
+
+
 def plot_init_histogram(a: Analysis) -> Figure:
     init = a.joined["init_duration_ms"].dropna()
     fig, ax = plt.subplots(figsize=(7, 3))
@@ -216,6 +255,7 @@ MEASURES = ("e2e_ms", "duration_ms", "outside_ms")
 STATS_HEADER = ["group", "count", "failures", "p50", "p90", "p95", "p99", "p99.9", "max", "mean"]
 PLOTS = (
     plot_latency_over_time,
+    plot_causes,
     plot_cdf,
     plot_breakdown,
     plot_init_histogram,

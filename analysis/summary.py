@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from coldbench.analysis import initprofile, stats
+from coldbench.analysis import causes, initprofile, stats
 from coldbench.analysis.join import join, load_init, load_platform, load_requests
 from coldbench.record.config import Config
 from coldbench.record.rundir import REPORTS_DIR, RunRecord, write_json_atomic
@@ -43,6 +43,7 @@ def analyse(run_dir: Path, config: Config, reports_root: Path = REPORTS_DIR) -> 
     """Join, classify and summarise one run; write its report folder (without HTML)."""
     run = RunRecord.read(run_dir)
     joined = join(load_requests(run_dir), load_platform(run_dir), load_init(run_dir))
+    joined["cold_cause"] = causes.infer(joined, run.recycles)
     series = stats.timeseries(
         joined, run.started_ms / 1000, run.ended_ms / 1000 if run.ended_ms else None
     )
@@ -137,6 +138,7 @@ def build_summary(
         target=run.target.to_dict(),
         load=run.load,
         init_profile=profile,
+        cold_causes=causes.counts(df["cold_cause"]) if "cold_cause" in df else {},
     )
 
 

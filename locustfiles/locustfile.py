@@ -93,7 +93,7 @@ class ColdbenchShape(LoadTestShape):
         )
 
     def _recycle(self):
-        return gevent.spawn(recycle, _target(self.runner.environment.parsed_options))
+        return gevent.spawn(_recorded_recycle, _target(self.runner.environment.parsed_options))
 
     def tick(self):
         if not hasattr(self, "table"):
@@ -113,13 +113,20 @@ class ColdbenchShape(LoadTestShape):
             self.last_phase = stage.phase
             opts = self.runner.environment.parsed_options
             if stage.phase.endswith("-idle") and opts.recycle_at_gap == "true":
-                gevent.spawn(recycle, _target(opts))
+                gevent.spawn(_recorded_recycle, _target(opts))
         return stage.users, stage.spawn_rate
 
     def _finish(self):
         self.finished = True
         if _state.get("end_reason") != "terminated":
             _state["end_reason"] = "shape-finished"
+
+
+def _recorded_recycle(target) -> None:
+    """Recycle, and note when: the run's cold starts after it are attributed to it."""
+    started = time.time()
+    recycle(target)
+    _state.setdefault("recycles", []).append((started, time.time()))
 
 
 def _recycled(greenlet) -> bool:
@@ -313,6 +320,7 @@ def _open_run(environment, target):
         ]
     start = time.time()
     _live.reset()
+    _state["recycles"] = []
     _state["session_runs"].append(run_dir)
     _state.update(
         run_dir=run_dir,
@@ -356,7 +364,7 @@ def _close_run(final: bool):
         ran_s = time.time() - _state["test_start"]
         if reason == "stopped" and run_time_s and ran_s >= run_time_s - 1:
             reason = "run-time-finished"  # Locust's -t ended a plain run: it played to its end
-        _state["record"] = record.close(writer.rows, reason)
+        _state["record"] = record.close(writer.rows, reason, recycles=_state.get("recycles"))
     if final:
         writer.close()
         _state["writer"] = None

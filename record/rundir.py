@@ -179,6 +179,9 @@ class RunRecord:
     rows: int = 0
     end_reason: str = ""
     collection: Collection | None = None
+    # (started, finished) epoch seconds of each recycle the run made (at gaps, or the
+    # cold sampler's rounds): what the cold starts after them are attributed to.
+    recycles: tuple[tuple[float, float], ...] = ()
 
     @classmethod
     def open(
@@ -200,7 +203,13 @@ class RunRecord:
         )
         return record.write()
 
-    def close(self, rows: int, end_reason: str, ended_s: float | None = None) -> RunRecord:
+    def close(
+        self,
+        rows: int,
+        end_reason: str,
+        ended_s: float | None = None,
+        recycles: Sequence[tuple[float, float]] | None = None,
+    ) -> RunRecord:
         """The run ended: ``completed`` only when its load played to its end (the shape's
         table, or Locust's ``-t`` when no coldbench shape drove it)."""
         return dataclasses.replace(
@@ -209,6 +218,7 @@ class RunRecord:
             rows=rows,
             end_reason=end_reason,
             completed=end_reason in ("shape-finished", "run-time-finished"),
+            recycles=self.recycles if recycles is None else tuple(map(tuple, recycles)),
         ).write()
 
     def collected(self, collection: Collection) -> RunRecord:
@@ -232,6 +242,7 @@ class RunRecord:
         data["shape_table"] = [dataclasses.asdict(s) for s in self.shape_table]
         data["collection"] = dataclasses.asdict(self.collection) if self.collection else None
         data["load"], data["versions"] = dict(self.load), dict(self.versions)
+        data["recycles"] = [list(r) for r in self.recycles]
         return data
 
     def write(self) -> RunRecord:
@@ -261,6 +272,7 @@ class RunRecord:
                 rows=int(data.get("rows") or 0),
                 end_reason=data.get("end_reason") or "",
                 collection=Collection(**collection) if collection else None,
+                recycles=tuple((float(a), float(b)) for a, b in data.get("recycles") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise RunDirError(f"{run_dir}/run.json is not a run record: {exc}") from exc

@@ -167,6 +167,9 @@ class Summary:
     # function did wrong, where the client saw only a 502), by type.
     function_errors: Mapping[str, int] = field(default_factory=dict)
     init_profile: InitProfile | None = None  # with function.profile_init
+    # Why the cold starts happened (first, scale_out, idle_eviction, recycle, after_error,
+    # proactive, unexplained): counts of the joined data's `cold_cause`.
+    cold_causes: Mapping[str, int] = field(default_factory=dict)
     # Records of other stages, carried as written in run.json.
     environments: Mapping[str, Any] = field(default_factory=dict)
     collection: Mapping[str, Any] = field(default_factory=dict)

@@ -1,0 +1,141 @@
+"""Why each cold start happened, inferred from what AWS gives as well as the local target:
+client timings, REPORT records (environment = log stream, status, error type), the
+probe's environment ids, and the run's own recycles (``run.json`` ``recycles``).
+
+An environment that served and is gone explains one later cold start: the request that
+would have used it had to start another. Rules, in order, for each cold start at time t:
+
+1. ``recycle``: an environment that served before a recycle the run made, and never
+   after it, was retired by it (each explains one cold start after the recycle began);
+2. ``after_error``: an environment whose last invocation crashed or timed out (REPORT
+   ``timeout``, or a runtime exit, out of memory) is gone, and this replaces it;
+3. ``idle_eviction``: an environment that had served, was left idle and never served
+   again was gone by t (its keep-alive ran out);
+4. ``first``: no request had yet been served warm: the function had no environment to
+   reuse, as at the start of a run;
+5. ``scale_out``: every environment alive at t was busy;
+6. ``unexplained``: none of these; some environment was idle at t and still a new one
+   started (on AWS placement is Lambda's business; locally it should not happen).
+
+``proactive`` (init finished before the request arrived) keeps its class as its cause.
+Limits: without the probe or log streams no environment is known, so only ``first``,
+``scale_out`` and the recycle rule by time remain; an environment's death is known only in
+hindsight (it never served again), so the last cold starts of a run may be attributed
+to an environment that was merely unused.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+CAUSES = (
+    "first",
+    "scale_out",
+    "idle_eviction",
+    "recycle",
+    "after_error",
+    "proactive",
+    "unexplained",
+)
+FATAL = ("Runtime.ExitError", "Sandbox.Timedout", "Runtime.OutOfMemory", "Function.Crashed")
+
+
+@dataclass
+class _Env:
+    starts: list[float] = field(default_factory=list)
+    ends: list[float] = field(default_factory=list)
+    fatal_end: bool = False
+
+    @property
+    def first(self) -> float:
+        return self.starts[0]
+
+    @property
+    def last_end(self) -> float:
+        return max(self.ends)
+
+    def busy_at(self, t: float) -> bool:
+        i = bisect.bisect_right(self.starts, t)
+        return any(self.ends[j] > t for j in range(max(0, i - 3), i))
+
+
+def _environments(df: pd.DataFrame) -> dict[str, _Env]:
+    found: dict[str, _Env] = {}
+    for key, start, end, fatal in zip(
+        df["env"], df["start_time"], df["end_time"], df["fatal"], strict=True
+    ):
+        if not key:
+            continue
+        env = found.setdefault(key, _Env())
+        env.starts.append(start)
+        env.ends.append(end)
+        env.fatal_end = bool(fatal)  # rows come in time order: the last one decides
+    return found
+
+
+def infer(df: pd.DataFrame, recycles: Sequence[tuple[float, float]] = ()) -> pd.Series:
+    """A cause for every cold or proactive request (index-aligned; None for the rest)."""
+    causes = pd.Series([None] * len(df), index=df.index, dtype=object)
+    if df.empty:
+        return causes
+    env = df["log_stream"].where(df["log_stream"].notna() & (df["log_stream"] != ""), df["env_id"])
+    status = df.get("platform_status", pd.Series("", index=df.index)).fillna("")
+    errors = df["error_type"].fillna("").astype(str)
+    frame = pd.DataFrame(
+        {
+            "env": env.fillna("").astype(str),
+            "start_time": df["start_time"].astype(float),
+            "end_time": df["start_time"].astype(float) + df["e2e_ms"].fillna(0) / 1000,
+            "fatal": (status == "timeout") | errors.isin(FATAL),
+            "class": df["class"],
+        },
+        index=df.index,
+    ).sort_values("start_time", kind="stable")
+    envs = _environments(frame)
+    warm_times = frame.loc[frame["class"] == "warm", "start_time"]
+    first_warm = float(warm_times.min()) if len(warm_times) else np.inf
+    used: set[str] = set()  # gone environments already explaining a cold start
+    retired = [_retired_by(envs, r) for r in recycles]
+    for index, row in frame[frame["class"].isin(["cold", "proactive"])].iterrows():
+        if row["class"] == "proactive":
+            causes[index] = "proactive"
+            continue
+        causes[index] = _cause(row, envs, recycles, retired, used, first_warm)
+    return causes
+
+
+def _retired_by(envs: dict[str, _Env], recycle: tuple[float, float]) -> list[str]:
+    began = recycle[0]
+    return [k for k, e in envs.items() if e.first < began and not any(s >= began for s in e.starts)]
+
+
+def _cause(row, envs, recycles, retired, used, first_warm: float) -> str:
+    t, own = row["start_time"], row["env"]
+    for (began, _), gone in zip(recycles, retired, strict=True):
+        if began <= t:
+            free = [k for k in gone if k not in used and k != own]
+            if free:
+                used.add(free[0])
+                return "recycle"
+    for key, e in envs.items():
+        if key != own and key not in used and e.fatal_end and e.last_end <= t:
+            used.add(key)
+            return "after_error"
+    for key, e in envs.items():
+        if key != own and key not in used and e.last_end < t and e.first < t:
+            used.add(key)
+            return "idle_eviction"
+    if t < first_warm:
+        return "first"
+    alive = [e for k, e in envs.items() if k != own and e.first < t < e.last_end]
+    return "unexplained" if any(not e.busy_at(t) for e in alive) else "scale_out"
+
+
+def counts(causes: pd.Series) -> dict[str, int]:
+    found = causes.dropna().value_counts()
+    return {cause: int(found[cause]) for cause in CAUSES if cause in found}
