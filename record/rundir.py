@@ -218,7 +218,9 @@ class RunRecord:
             rows=rows,
             end_reason=end_reason,
             completed=end_reason in ("shape-finished", "run-time-finished"),
-            recycles=self.recycles if recycles is None else tuple(map(tuple, recycles)),
+            recycles=self.recycles
+            if recycles is None
+            else tuple((float(a), float(b)) for a, b in recycles),
         ).write()
 
     def collected(self, collection: Collection) -> RunRecord:
