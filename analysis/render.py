@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from coldbench.analysis import initreport
+from coldbench.analysis import initreport, keepalivereport
 from coldbench.analysis.console import slo_number
 from coldbench.analysis.html import Figure, figure, fmt, render_page
 from coldbench.analysis.summary import Analysis
@@ -132,7 +132,7 @@ def plot_causes(a: Analysis) -> Figure:
     for began, _ in a.run.recycles:
         ax.axvline(began - _t0(a), color=CAUSE_COLORS["recycle"], linestyle=":", linewidth=1)
     if len(marked):
-        ax.legend(fontsize=8, loc="upper left", ncols=4)
+        ax.legend(fontsize=8, loc="best", ncols=4)
     else:
         _no_data(ax, "no cold start")
     ax.set(xlabel="seconds since start", ylabel="cold start e2e ms")
@@ -349,6 +349,8 @@ def render(a: Analysis) -> Path:
         class_rows={m: stats_rows(dict(s.classes), m) for m in MEASURES},
         phase_rows={m: stats_rows(dict(s.phases), m) for m in MEASURES},
         slo_number=slo_number,
+        keep_alive_figure=keepalivereport.plot(s.keep_alive) if s.keep_alive else None,
+        keep_alive_rows=keepalivereport.rows(s.keep_alive) if s.keep_alive else [],
         init_figure=initreport.plot(profile) if profile else None,
         init_header=initreport.HEADER,
         init_rows=initreport.rows(profile) if profile else [],

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from coldbench.analysis import causes, initprofile, stats
+from coldbench.analysis import causes, initprofile, keepalive, stats
 from coldbench.analysis.join import join, load_init, load_platform, load_requests
 from coldbench.record.config import Config
 from coldbench.record.rundir import REPORTS_DIR, RunRecord, write_json_atomic
@@ -139,6 +139,7 @@ def build_summary(
         load=run.load,
         init_profile=profile,
         cold_causes=causes.counts(df["cold_cause"]) if "cold_cause" in df else {},
+        keep_alive=keepalive.keep_alive(df),
     )
 
 

@@ -16,6 +16,7 @@ import atexit
 import gc
 import itertools
 import os
+import random
 import signal
 import sys
 import time
@@ -107,8 +108,9 @@ class ColdbenchShape(LoadTestShape):
                 return self._finish()
             return found
         stage = shapes.stage_at(self.table, self.get_run_time())
-        if stage is None:
-            return self._finish()
+        users_done = _state.get("gap_users_done", 0)
+        if stage is None or (stage.phase == "idle-gaps" and users_done >= stage.users):
+            return self._finish()  # idle-gaps: every user's schedule done (one process)
         if stage.phase != self.last_phase:
             self.last_phase = stage.phase
             opts = self.runner.environment.parsed_options
@@ -142,6 +144,14 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def gap_schedule(params: shapes.ShapeParams, user_id: int) -> list[float]:
+    """A user's idle gaps: each ``gap_repeats`` times, shuffled (seeded by the user, so
+    runs repeat), so no gap always follows the same one."""
+    plan = [float(g) for g in params.gaps_s] * params.gap_repeats
+    random.Random(user_id).shuffle(plan)
+    return plan
+
+
 def _target(opts):
     return read_target(opts.target_file or None)
 
@@ -173,9 +183,31 @@ class FunctionUrlUser(FastHttpUser):
         encodings = [v for k, v in self.base_headers.items() if k.lower() == "accept-encoding"]
         self.request_headers = {"Accept-Encoding": encodings[-1]} if encodings else None
         self.signed_second = -1
+        params = shape_params(opts) if SHAPE_CHOSEN else None
+        self.gap_plan = (
+            gap_schedule(params, self.user_id) if params and params.shape == "idle-gaps" else None
+        )
 
     @task
     def call(self):
+        if self.gap_plan is not None:
+            self._idle_gaps()
+            return
+        self._send(self.path)
+
+    def _idle_gaps(self):
+        """idle-gaps: warm an environment, then one request after each planned idle gap
+        (counted from the end of the previous answer), named ``gap:<seconds>``; then idle
+        until the shape ends."""
+        plan, self.gap_plan = self.gap_plan, []
+        self._send("gap:warm")
+        for gap in plan:
+            gevent.sleep(gap)
+            self._send(f"gap:{gap:g}")
+        _state["gap_users_done"] = _state.get("gap_users_done", 0) + 1
+        gevent.sleep(10**6)
+
+    def _send(self, name: str):
         if self.signer is not None:
             second = int(time.time())
             if second != self.signed_second:  # X-Amz-Date has 1 s resolution
@@ -190,7 +222,7 @@ class FunctionUrlUser(FastHttpUser):
                 self.path,
                 data=self.body or None,
                 headers=self.request_headers,
-                name=self.path,
+                name=name,
                 context=self.request_context,
             )
         except GreenletExit:
@@ -201,7 +233,7 @@ class FunctionUrlUser(FastHttpUser):
                 waited_ms = (time.time() - started) * 1000
                 buffer.on_request(
                     self.method,
-                    self.path,
+                    name,
                     waited_ms,
                     0,
                     context=self.request_context,
@@ -321,6 +353,7 @@ def _open_run(environment, target):
     start = time.time()
     _live.reset()
     _state["recycles"] = []
+    _state["gap_users_done"] = 0
     _state["session_runs"].append(run_dir)
     _state.update(
         run_dir=run_dir,

@@ -39,7 +39,7 @@ LOAD_OPTIONS = (
         "shape",
         str,
         "load shape",
-        ("ramp-idle", "burst", "steps", "constant", "cold-sampler"),
+        ("ramp-idle", "burst", "steps", "constant", "cold-sampler", "idle-gaps"),
     ),
     LoadOption("--shape-users", "users", int, "peak users of the shape"),
     LoadOption("--shape-spawn-rate", "spawn_rate", float, "users started per second"),
@@ -63,6 +63,8 @@ LOAD_OPTIONS = (
         float,
         "cold-sampler: stop early once the cold p50 is known to within this share (0: off)",
     ),
+    LoadOption("--gaps", "gaps_s", str, "idle-gaps: idle seconds before each request, 2,5,8"),
+    LoadOption("--gap-repeats", "gap_repeats", int, "idle-gaps: observations of every gap"),
     LoadOption("--path", "path", str, "request path (and query)"),
     LoadOption("--method", "method", str, "HTTP method"),
     LoadOption("--payload", "payload", str, "request body"),
@@ -72,6 +74,8 @@ LOAD_OPTIONS = (
 def default(config: Config, option: LoadOption):
     """The option's value in ``config`` (the idle gap as resolved; booleans as text)."""
     value = config.idle_gap_s() if option.field == "idle_s" else getattr(config.load, option.field)
+    if isinstance(value, tuple):
+        return ",".join(f"{v:g}" for v in value)
     return str(value).lower() if isinstance(value, bool) else value
 
 
@@ -87,7 +91,10 @@ SHAPE_FIELDS = frozenset(ShapeParams.__dataclass_fields__)
 def shape_params(value_of: Callable[[LoadOption], Any]) -> ShapeParams:
     """The shape's parameters, each option's value given by ``value_of``: parsed
     Locust options in the locustfile, the resolved config in the pipeline."""
-    return ShapeParams(**{o.field: value_of(o) for o in LOAD_OPTIONS if o.field in SHAPE_FIELDS})
+    values = {o.field: value_of(o) for o in LOAD_OPTIONS if o.field in SHAPE_FIELDS}
+    if isinstance(values.get("gaps_s"), str):  # as a flag: 2,5,8
+        values["gaps_s"] = tuple(float(g) for g in values["gaps_s"].split(",") if g.strip())
+    return ShapeParams(**values)
 
 
 def shape_chosen(argv: list[str], environ: Mapping[str, str]) -> bool:

@@ -19,7 +19,7 @@ _CHOICES = {
     "function.architecture": {"x86_64", "arm64"},
     "function.log_format": {"JSON", "Text"},
     "url.auth": {"AWS_IAM", "NONE"},
-    "load.shape": {"ramp-idle", "burst", "steps", "constant", "cold-sampler"},
+    "load.shape": {"ramp-idle", "burst", "steps", "constant", "cold-sampler", "idle-gaps"},
     "sweep.shape": {"ramp-idle", "burst", "steps", "constant", "cold-sampler"},
     "load.method": {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"},
     "local.cpu_scaling": {"auto", "on", "off"},
@@ -36,6 +36,7 @@ _POSITIVE = {
     "load.cycles",
     "load.workers",
     "load.cold_samples",
+    "load.gap_repeats",
     "sweep.cold_samples",
     "local.max_environments",
 }
@@ -79,6 +80,8 @@ def validate(key: str, value: Any) -> None:
             raise ConfigError(key, f"{bad or 'empty'}: choose from {sorted(_CHOICE_LISTS[key])}")
     if key == "sweep.memory_mb" and any(not 128 <= m <= 10240 for m in value):
         raise ConfigError(key, f"{list(value)}: every size must be within 128..10240")
+    if key == "load.gaps_s" and (not value or any(g <= 0 for g in value)):
+        raise ConfigError(key, f"{list(value)}: give one or more positive gaps in seconds")
     if key in _CHOICES and value not in _CHOICES[key]:
         raise ConfigError(key, f"{value!r} is not one of {sorted(_CHOICES[key])}")
     if key in _POSITIVE and value <= 0:

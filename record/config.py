@@ -94,6 +94,8 @@ class LoadConfig:
     workers: int = 1
     cold_samples: int = 30  # cold-sampler: cold starts to provoke
     cold_ci_target: float = 0.0  # cold-sampler: stop once the cold p50 is known to ±this share
+    gaps_s: tuple[float, ...] = (2.0, 5.0, 8.0, 10.0, 12.0, 15.0, 30.0)  # idle-gaps: idle gaps
+    gap_repeats: int = 3  # idle-gaps: observations of every gap per user
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,9 @@ Shapes:
 - ``burst``: zero to N users at once (N simultaneous cold starts), hold, idle; K cycles.
 - ``steps``: add ``step_users`` every ``step_s`` up to N users.
 - ``constant``: N users for ``run_time_s``.
+- ``idle-gaps``: each user warms an environment, then sends one request after each
+  idle gap of ``gaps_s`` (every gap ``gap_repeats`` times, in a random order): the
+  keep-alive curve, P(cold | idle gap).
 - ``cold-sampler``: rounds of recycle (every environment retired), then a burst of N
   users at once (N new environments: one cold start each) followed by a few warm
   requests, until ``cold_samples`` cold starts are recorded. The rounds are decided as
@@ -54,6 +57,8 @@ class ShapeParams:
     run_time_s: float = LoadConfig.run_time_s
     cold_samples: int = LoadConfig.cold_samples
     cold_ci_target: float = LoadConfig.cold_ci_target
+    gaps_s: tuple[float, ...] = LoadConfig.gaps_s
+    gap_repeats: int = LoadConfig.gap_repeats
 
     @classmethod
     def of(cls, config: Config) -> ShapeParams:
@@ -71,6 +76,8 @@ class ShapeParams:
             run_time_s=load.run_time_s,
             cold_samples=load.cold_samples,
             cold_ci_target=load.cold_ci_target,
+            gaps_s=load.gaps_s,
+            gap_repeats=load.gap_repeats,
         )
 
 
@@ -96,6 +103,8 @@ def build_table(p: ShapeParams) -> list[Stage]:
         ]
     if p.shape == "constant":
         return [Stage(p.run_time_s, p.users, p.spawn_rate, "constant")]
+    if p.shape == "idle-gaps":
+        return [Stage(idle_gaps_seconds(p), p.users, p.spawn_rate, "idle-gaps")]
     if p.shape == "cold-sampler":
         rounds = sampler_rounds(p)
         one = [
@@ -108,6 +117,16 @@ def build_table(p: ShapeParams) -> list[Stage]:
 
 SAMPLER_RECYCLE_S = 2.0  # planned per recycle (on AWS it takes as long as the update)
 SAMPLER_BURST_S = 2.5  # each burst: every user's first request (cold), then warm ones
+
+
+GAP_SLACK_S = 0.5  # per request of an idle-gaps schedule: its own time, a cold start
+
+
+def idle_gaps_seconds(p: ShapeParams) -> float:
+    """How long an idle-gaps run lasts: every user's whole schedule (each gap
+    ``gap_repeats`` times), the ramp, and slack for each request."""
+    requests = len(p.gaps_s) * p.gap_repeats + 1
+    return p.users / p.spawn_rate + sum(p.gaps_s) * p.gap_repeats + requests * GAP_SLACK_S + 5
 
 
 def sampler_rounds(p: ShapeParams) -> int:

@@ -132,6 +132,30 @@ class InitProfile:
 
 
 @dataclass(frozen=True)
+class KeepAlive:
+    """How long idle environments survive (an ``idle-gaps`` run): P(cold | idle gap)."""
+
+    gaps_s: tuple[float, ...] = ()
+    n: tuple[int, ...] = ()
+    p_cold: tuple[float, ...] = ()
+    ci95: tuple[tuple[float, float], ...] = ()  # Wilson 95% per gap
+    survival_median_s: float | None = None  # None: more than half outlive the longest gap
+    survival_median_ci95: tuple[float, float] | None = None
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> KeepAlive:
+        interval = data.get("survival_median_ci95")
+        return cls(
+            gaps_s=tuple(data.get("gaps_s", ())),
+            n=tuple(data.get("n", ())),
+            p_cold=tuple(data.get("p_cold", ())),
+            ci95=tuple((float(a), float(b)) for a, b in data.get("ci95", ())),
+            survival_median_s=data.get("survival_median_s"),
+            survival_median_ci95=(float(interval[0]), float(interval[1])) if interval else None,
+        )
+
+
+@dataclass(frozen=True)
 class Summary:
     run_id: str
     completed: bool
@@ -170,6 +194,7 @@ class Summary:
     # Why the cold starts happened (first, scale_out, idle_eviction, recycle, after_error,
     # proactive, unexplained): counts of the joined data's `cold_cause`.
     cold_causes: Mapping[str, int] = field(default_factory=dict)
+    keep_alive: KeepAlive | None = None  # an idle-gaps run's keep-alive curve
     # Records of other stages, carried as written in run.json.
     environments: Mapping[str, Any] = field(default_factory=dict)
     collection: Mapping[str, Any] = field(default_factory=dict)
@@ -218,6 +243,7 @@ class Summary:
             init_profile=InitProfile.from_dict(data["init_profile"])
             if data.get("init_profile")
             else None,
+            keep_alive=KeepAlive.from_dict(data["keep_alive"]) if data.get("keep_alive") else None,
         )
         return cls(**values)
 
