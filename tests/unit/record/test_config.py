@@ -130,7 +130,13 @@ def test_every_key_reaches_the_locust_process_whole(tmp_path, monkeypatch):
             "memory_mb": 1024,
         },
         "url": {"auth": "NONE", "cors_allow_origins": ["https://a.example"]},
-        "load": {"shape": "steps", "path": "/p", "method": "POST", "payload": "{}"},
+        "load": {
+            "shape": "steps",
+            "path": "/p",
+            "method": "POST",
+            "payload": "{}",
+            "gaps_s": [1.0],
+        },
         "local": {"host": "127.0.0.2", "cpu_scaling": "off", "setup": "setup.py"},
         "sweep": {
             "memory_mb": [256],

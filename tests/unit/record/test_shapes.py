@@ -59,7 +59,7 @@ from coldbench.locustfiles import locustfile
 opts = types.SimpleNamespace(
     shape="ramp-idle", shape_users=4, shape_spawn_rate=2.0, hold=3.0, idle=5.0, cycles=2,
     step_users=1, step_seconds=1.0, shape_run_time=1.0, recycle_at_gap="false",
-    cold_samples=30, cold_ci_target=0.0,
+    cold_samples=30, cold_ci_target=0.0, gaps="2,5", gap_repeats=3,
 )
 clock = {"now": 1000.0}
 time.perf_counter = lambda: clock["now"]  # LoadTestShape's clock: controlled, never slept
