@@ -325,7 +325,8 @@ def test_an_existing_function_is_measured_and_left_exactly_as_it_was(local_aws):
 
     # A sweep over memory sizes: refused without --allow-changes, then each cell runs at
     # its size and the function is put back as found.
-    cells = ("--set", "sweep.memory_mb=[384,640]", "--set", "sweep.cycles=1")
+    cells = ("--set", "sweep.memory_mb=[384,640]", "--set", "sweep.cold_samples=4")
+    cells += ("--set", "load.users=2")
     cells += ("--set", "sweep.hold_s=2", "--set", "slo.warm_p99_ms=10000")
     refused = local_aws.coldbench("sweep", *existing, *cells)
     assert refused.returncode == 2 and "--allow-changes" in refused.stderr, refused.stderr
