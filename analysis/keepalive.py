@@ -124,10 +124,12 @@ def keep_alive(df: pd.DataFrame, seed: int = 7) -> KeepAlive | None:
     for _ in range(REPLICATES):
         pick = rng.integers(0, left.size, left.size)
         draws.append(median_survival(left[pick], right[pick]))
-    found = [d for d in draws if d is not None]
+    # A resample whose median lies beyond the longest gap counts as infinite: the
+    # interval's upper end is then "beyond the longest gap" (inf; null in JSON).
     interval = None
-    if median is not None and len(found) >= 0.9 * REPLICATES:
-        lo, hi = np.percentile(found, [2.5, 97.5])
+    if median is not None:
+        values = [np.inf if d is None else d for d in draws]
+        lo, hi = np.percentile(values, [2.5, 97.5])
         interval = (float(lo), float(hi))
     return KeepAlive(
         gaps_s=tuple(float(g) for g in distinct),

@@ -151,7 +151,11 @@ class KeepAlive:
             p_cold=tuple(data.get("p_cold", ())),
             ci95=tuple((float(a), float(b)) for a, b in data.get("ci95", ())),
             survival_median_s=data.get("survival_median_s"),
-            survival_median_ci95=(float(interval[0]), float(interval[1])) if interval else None,
+            survival_median_ci95=(
+                (float(interval[0]), float("inf") if interval[1] is None else float(interval[1]))
+                if interval
+                else None
+            ),
         )
 
 
