@@ -54,8 +54,12 @@ def logs_client(target: Target) -> Any:
     return client(target, "logs")
 
 
-def _events(logs, **kwargs):
-    for page in logs.get_paginator("filter_log_events").paginate(**kwargs):
+def _events(logs, log_group: str, start_ms: int, end_ms: int, pattern: str):
+    """Every event of ``log_group`` in [start_ms, end_ms) matching ``pattern``."""
+    pages = logs.get_paginator("filter_log_events").paginate(
+        logGroupName=log_group, startTime=start_ms, endTime=end_ms - 1, filterPattern=pattern
+    )
+    for page in pages:
         yield from page.get("events", [])
 
 
@@ -72,13 +76,7 @@ def fetch_reports(
 
     def fetch(window: tuple[int, int]) -> tuple[list[dict], int]:
         records, skipped = [], 0
-        events = _events(
-            logs,
-            logGroupName=log_group,
-            startTime=window[0],
-            endTime=window[1] - 1,
-            filterPattern=pattern,
-        )
+        events = _events(logs, log_group, window[0], window[1], pattern)
         for event in events:
             record = parse_report(event["message"])
             if record is None:
@@ -102,13 +100,7 @@ def fetch_reports(
 def fetch_logs_dropped(logs, log_group: str, start_ms: int, end_ms: int) -> dict[str, int]:
     """What ``platform.logsDropped`` records in the window say was lost, summed."""
     lost = {"events": 0, "bytes": 0, "reports": 0, "records": 0}
-    events = _events(
-        logs,
-        logGroupName=log_group,
-        startTime=start_ms,
-        endTime=end_ms - 1,
-        filterPattern='"platform.logsDropped"',
-    )
+    events = _events(logs, log_group, start_ms, end_ms, '"platform.logsDropped"')
     for event in events:
         found = parse_logs_dropped(event["message"])
         if found is not None:
@@ -125,11 +117,7 @@ def fetch_init_records(
     environment was provisioned (JSON format) or its init failed or ran out of time."""
     records = []
     events = _events(
-        logs,
-        logGroupName=log_group,
-        startTime=start_ms,
-        endTime=end_ms - 1,
-        filterPattern='"platform.init"' if json_format else '"INIT_"',
+        logs, log_group, start_ms, end_ms, '"platform.init"' if json_format else '"INIT_"'
     )
     for event in events:
         record = parse_init(event["message"])
@@ -143,13 +131,7 @@ def fetch_init_records(
 def fetch_profile_events(logs, log_group: str, start_ms: int, end_ms: int) -> list[tuple[str, str]]:
     """(log stream, message) of every import-time line and init-shim marker in the window,
     in each stream's order (``function.profile_init``)."""
-    events = _events(
-        logs,
-        logGroupName=log_group,
-        startTime=start_ms,
-        endTime=end_ms - 1,
-        filterPattern='?"import time:" ?"coldbench-init"',
-    )
+    events = _events(logs, log_group, start_ms, end_ms, '?"import time:" ?"coldbench-init"')
     return [(event.get("logStreamName", ""), event["message"]) for event in events]
 
 
