@@ -59,6 +59,7 @@ def row(summary: Summary) -> dict[str, Any]:
         "failure_rate": summary.failure_rate,
         "init_profiled": summary.function.profile_init,
         "cold_causes": dict(summary.cold_causes),
+        "blocks": summary.blocks,
         "ci95": {
             f"{cls}_{stat}_ms": summary.of(cls).e2e_ms.interval(stat)
             for cls in ("cold", "warm")
@@ -199,8 +200,22 @@ def _run_data(summaries: list[Summary], reports_root: Path) -> list[RunData] | N
     return [RunData(s, pd.read_parquet(p)) for s, p in zip(summaries, paths, strict=True)]
 
 
-def compare(summaries: list[Summary], reports_root: Path = Path("reports")) -> Path:
-    """Write ``reports/compare-<time>/index.html`` and ``compare.json``; returns the page."""
+ORDERS = {
+    "interleaved": "Measured in interleaved blocks (A B B A …): drift over time landed on every "
+    "configuration alike, and the intervals resample whole blocks.",
+    "sequential": "Measured one configuration after another: a drift over time (the "
+    "platform's load by hour, a neighbour) would read as a difference between them. "
+    'sweep.order = "interleaved" guards against it.',
+    "": "Runs measured apart (coldbench report --compare): a drift between them would read "
+    "as a difference.",
+}
+
+
+def compare(
+    summaries: list[Summary], reports_root: Path = Path("reports"), order: str = ""
+) -> Path:
+    """Write ``reports/compare-<time>/index.html`` and ``compare.json``; returns the page.
+    ``order``: how the runs were measured (interleaved blocks, sequential, or apart)."""
     rows = [row(s) for s in summaries]
     data = _run_data(summaries, reports_root)
     found = differences(data) if data else []
@@ -221,6 +236,7 @@ def compare(summaries: list[Summary], reports_root: Path = Path("reports")) -> P
         out / "compare.json",
         {
             "runs": rows,
+            "order": order,
             "recommendation": verdict,
             "differences": found,
             "init_profile_differences": init_differences,
@@ -266,6 +282,7 @@ def compare(summaries: list[Summary], reports_root: Path = Path("reports")) -> P
         out / "index.html",
         rows=rows,
         cards=cards,
+        order=ORDERS[order],
         header=HEADER,
         table_rows=table_rows,
         figures=[plot_latency(rows), plot_cost(rows)],

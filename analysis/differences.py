@@ -4,7 +4,11 @@ For every pair of runs (the earlier given as ``baseline``) and each key metric, 
 difference ``run - baseline``, their ratio, the 95% interval of the difference (the two
 runs' requests resampled apart, :mod:`confidence`) and a verdict: ``faster`` or
 ``slower`` (``cheaper`` or ``dearer`` for cost) when the interval excludes zero, else
-``no detectable difference``.
+``no detectable difference``. A run measured in blocks is resampled by whole blocks.
+Two configurations of one interleaved plan are compared round by round (``paired``):
+``diff`` is then the mean of the rounds' differences, the estimate the interval belongs
+to (:func:`confidence.paired_difference`), which can differ from ``run_value -
+baseline_value`` (pooled over rounds whose levels drifted).
 """
 
 from __future__ import annotations
@@ -39,25 +43,30 @@ class RunData:
     joined: pd.DataFrame
 
 
-def values(data: RunData, metric: str) -> np.ndarray:
+def samples(data: RunData, metric: str, by: str = "block") -> tuple[np.ndarray, np.ndarray | None]:
     """The per-request values behind a metric (for cost: each invocation's cost, the
-    provisioned standing charge spread over them, in USD per million)."""
+    provisioned standing charge spread over them, in USD per million) and, when the run
+    was measured in blocks, the block (``by="round"``: the round) of each."""
     df = data.joined
     if metric == COST:
         invoked = df[df["matched"]]
         cost = data.summary.cost_usd
         if invoked.empty:
-            return np.array([])
+            return np.array([]), None
         billed = invoked["billed_duration_ms"].to_numpy(dtype=float)
         rate = cost.compute / billed.sum() if billed.sum() else 0.0
         fixed = (cost.requests + cost.provisioned) / len(invoked)
-        return (billed * rate + fixed) * 1e6
+        return (billed * rate + fixed) * 1e6, _labels(invoked, by)
     cls, measure, _ = metric.split(".")
     rows = df[df["class"] == cls]
     if measure == "init_ms":
-        column = rows["init_visible_ms"]
-        return column[column > 0].to_numpy(dtype=float)
-    return rows[measure].to_numpy(dtype=float)
+        rows = rows[rows["init_visible_ms"] > 0]
+        return rows["init_visible_ms"].to_numpy(dtype=float), _labels(rows, by)
+    return rows[measure].to_numpy(dtype=float), _labels(rows, by)
+
+
+def _labels(rows: pd.DataFrame, by: str) -> np.ndarray | None:
+    return rows[by].to_numpy() if by in rows else None
 
 
 def _figure(data: RunData, metric: str) -> float | None:
@@ -71,9 +80,20 @@ def compare_pair(baseline: RunData, run: RunData, metric: str) -> dict:
     a, b = _figure(baseline, metric), _figure(run, metric)
     stat = "mean" if metric == COST else metric.split(".")[2]
     key = (baseline.summary.run_id, run.summary.run_id, metric)
-    ci = confidence.difference(values(baseline, metric), values(run, metric), stat, *key)
     lower, higher = ("cheaper", "dearer") if metric == COST else ("faster", "slower")
     diff = None if a is None or b is None else b - a
+    # Two configurations of one interleaved plan are compared round by round.
+    paired = bool(baseline.summary.plan) and baseline.summary.plan == run.summary.plan
+    by = "round" if paired else "block"
+    (a_values, a_labels), (b_values, b_labels) = (
+        samples(baseline, metric, by),
+        samples(run, metric, by),
+    )
+    if paired and a_labels is not None and b_labels is not None:
+        estimate, ci = confidence.paired_difference(a_values, a_labels, b_values, b_labels, stat)
+        diff = diff if estimate is None else estimate
+    else:
+        ci = confidence.difference(a_values, b_values, stat, *key, blocks=(a_labels, b_labels))
     return {
         "metric": metric,
         "baseline": baseline.summary.run_id,
@@ -82,6 +102,7 @@ def compare_pair(baseline: RunData, run: RunData, metric: str) -> dict:
         "run_value": b,
         "diff": diff,
         "ratio": b / a if a and b is not None else None,
+        "paired": paired,
         "ci95": None if ci is None else [ci[0], ci[1]],
         "verdict": confidence.verdict(ci, lower, higher),
     }

@@ -21,15 +21,18 @@ PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99, "p999": 99.9}
 MEASURES = ("e2e_ms", "duration_ms", "init_ms", "outside_ms")
 
 
-def describe(values: pd.Series, *ci_key: str) -> Distribution:
+def describe(values: pd.Series, *ci_key: str, blocks: pd.Series | None = None) -> Distribution:
     """count, p50, p90, p95, p99, p999, max, mean of the non-missing values; with a
-    ``ci_key`` (what is described, which seeds the resampling) their 95% intervals."""
-    data = values.dropna().to_numpy(dtype=float)
+    ``ci_key`` (what is described, which seeds the resampling) their 95% intervals,
+    resampled by whole ``blocks`` when the values came in several."""
+    present = values.notna()
+    data = values[present].to_numpy(dtype=float)
     if data.size == 0:
         return Distribution()
     qs = np.percentile(data, list(PERCENTILES.values()))
     p50, p90, p95, p99, p999 = (float(q) for q in qs)
-    intervals = confidence.ci95(data, *ci_key) if ci_key else {}
+    labels = None if blocks is None else blocks[present].to_numpy()
+    intervals = confidence.ci95(data, *ci_key, blocks=labels) if ci_key else {}
     return Distribution(
         int(data.size),
         p50,
@@ -51,9 +54,19 @@ def group_stats(df: pd.DataFrame, by: str) -> dict[str, ClassStats]:
         result[str(key)] = ClassStats(
             len(group),
             int(group["failed"].sum()),
-            **{measure: describe(group[measure], by, str(key), measure) for measure in MEASURES},
+            **{
+                measure: describe(group[measure], by, str(key), measure, blocks=blocks_of(group))
+                for measure in MEASURES
+            },
         )
     return result
+
+
+def blocks_of(df: pd.DataFrame) -> pd.Series | None:
+    """Each row's block, when the run was measured in several (else None)."""
+    if "block" not in df or df["block"].nunique() < 2:
+        return None
+    return df["block"]
 
 
 def environments(df: pd.DataFrame) -> dict:

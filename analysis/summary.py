@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from coldbench.analysis import causes, initprofile, keepalive, stats
+from coldbench.analysis import blocks, causes, initprofile, keepalive, stats
 from coldbench.analysis.join import join, load_init, load_platform, load_requests
 from coldbench.record.config import Config
 from coldbench.record.rundir import REPORTS_DIR, RunRecord, write_json_atomic
@@ -44,6 +44,8 @@ def analyse(run_dir: Path, config: Config, reports_root: Path = REPORTS_DIR) -> 
     run = RunRecord.read(run_dir)
     joined = join(load_requests(run_dir), load_platform(run_dir), load_init(run_dir))
     joined["cold_cause"] = causes.infer(joined, run.recycles)
+    if run.blocks:
+        joined["block"], joined["round"] = blocks.label(joined["start_time"], run.blocks)
     series = stats.timeseries(
         joined, run.started_ms / 1000, run.ended_ms / 1000 if run.ended_ms else None
     )
@@ -140,6 +142,9 @@ def build_summary(
         init_profile=profile,
         cold_causes=causes.counts(df["cold_cause"]) if "cold_cause" in df else {},
         keep_alive=keepalive.keep_alive(df),
+        order=run.order,
+        blocks=len(run.blocks),
+        plan=run.plan,
     )
 
 

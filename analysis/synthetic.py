@@ -20,19 +20,29 @@ from coldbench.record.target import FunctionSnapshot, Target
 
 
 def generate(
-    run_dir: Path, requests: int, seconds: float = 3600.0, env_every: int = 500, seed: int = 1
+    run_dir: Path,
+    requests: int,
+    seconds: float = 3600.0,
+    env_every: int = 500,
+    seed: int = 1,
+    start: float = 1_800_000_000.0,
+    drift_ms_per_s: float = 0.0,
+    extra_ms: float = 0.0,
 ) -> Path:
+    """``drift_ms_per_s``: every request's outside time grows by this much per second
+    after the epoch's 1,800,000,000 s (a platform drifting over the day, say);
+    ``extra_ms`` is added to every request's outside time."""
     rng = np.random.default_rng(seed)
     run_dir.mkdir(parents=True, exist_ok=True)
-    start = 1_800_000_000.0
     t = np.sort(rng.uniform(start, start + seconds, requests))
     cold = (np.arange(requests) % env_every) == 0
     env = np.arange(requests) // env_every
     duration = rng.gamma(2.0, 2.0, requests)
     init = np.where(cold, rng.normal(250, 30, requests).clip(50), np.nan)
-    outside = rng.gamma(2.0, 3.0, requests)
+    outside = rng.gamma(2.0, 3.0, requests) + drift_ms_per_s * (t - 1_800_000_000.0) + extra_ms
     e2e = duration + np.nan_to_num(init) + outside
-    ids = [f"{i:08x}-0000-4000-8000-{i:012x}" for i in range(requests)]
+    run = f"{seed % 65536:04x}{int(start) % 65536:04x}"  # ids unique to this run
+    ids = [f"{run}-0000-4000-8000-{i:012x}" for i in range(requests)]
     frame = pd.DataFrame(
         {
             "start_time": t.round(6),
@@ -44,7 +54,7 @@ def generate(
             "bytes": 64,
             "error": "",
             "request_id": ids,
-            "env_id": [f"e{e}" for e in env],
+            "env_id": [f"e{run}-{e}" for e in env],
             "cold": cold.astype(int),
             "init_type": "on-demand",
             "init_start": (t - 0.3).round(6),
@@ -68,7 +78,7 @@ def generate(
                 "init_duration_ms": round(float(init[i]), 3) if cold[i] else None,
                 "status": "success",
                 "error_type": None,
-                "log_stream": f"s{env[i]}",
+                "log_stream": f"s{run}-{env[i]}",
             }
             f.write(json.dumps(record) + "\n")
     target = Target("local", "http://127.0.0.1/", "NONE", "us-east-1", "synthetic")

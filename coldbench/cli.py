@@ -39,6 +39,7 @@ examples:
                                              measure a function you already have, as it is
   coldbench report --latest                  re-render the newest run's report
   coldbench report runs/A runs/B --compare   two runs side by side
+  coldbench compare-live naive optimized     two configurations in interleaved blocks
 
 Configuration: coldbench.toml, overridden by COLDBENCH_<SECTION>_<KEY> variables and by
 --set SECTION.KEY=VALUE. Exit codes: 0 ok, 1 an SLO failed or the load test failed,
@@ -150,6 +151,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--yes", action="store_true", help="confirm an AWS sweep (each cell is a load test)"
     )
     sweep.add_argument("--allow-changes", action="store_true", help=ALLOW_CHANGES)
+
+    live = _command(
+        sub,
+        "compare-live",
+        "measure two or more configurations in interleaved blocks under [load], then compare",
+        "Each configuration is a variant name, a memory size in MB, or [function] keys as "
+        "KEY=VALUE,KEY=VALUE. Blocks: sweep.blocks, order: sweep.order.",
+        "  coldbench compare-live naive optimized --set load.shape=cold-sampler\n"
+        "  coldbench compare-live 512 1024\n"
+        "  coldbench compare-live memory_mb=1024,architecture=arm64 memory_mb=1024",
+    )
+    live.add_argument("configurations", nargs="+", metavar="CONFIGURATION")
+    live.add_argument(
+        "--yes", action="store_true", help="confirm on AWS (each block is a load test)"
+    )
+    live.add_argument("--allow-changes", action="store_true", help=ALLOW_CHANGES)
 
     ui = _command(
         sub,
@@ -384,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_local_aws(config, args.port, args.log_delay)
         from coldbench import pipeline, sweep, ui
 
-        own = {"ui": ui.cmd_ui, "sweep": sweep.cmd_sweep}
+        own = {"ui": ui.cmd_ui, "sweep": sweep.cmd_sweep, "compare-live": sweep.cmd_compare_live}
         handler = own.get(args.command) or getattr(pipeline, f"cmd_{args.command}")
         return handler(config, args)
     except ColdbenchError as exc:

@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from coldbench import locustfiles
@@ -21,13 +20,13 @@ from coldbench.infra.local.environment import SETPRIV
 from coldbench.infra.local.moto_server import free_port
 from coldbench.locustfiles import options
 from coldbench.record.config import Config, to_environ
-from coldbench.record.errors import TargetError
 from coldbench.record.files import write_bytes_atomic
 from coldbench.record.progress import Progress
 from coldbench.record.rundir import RunRecord, create_run_dir, latest_run
 from coldbench.record.shapes import planned_seconds
 from coldbench.record.summary import Summary
-from coldbench.record.target import TARGET_FILE, Target, read_target, write_target
+from coldbench.record.target import read_target
+from coldbench.targets import aws_up, target_up
 
 LOCUSTFILE = Path(locustfiles.__file__).parent / "locustfile.py"
 INCOMPLETE = 3  # `coldbench report`: a run stopped before its load played out
@@ -52,115 +51,6 @@ def cost_guard(configs: list[Config], confirmed: bool, what: str) -> None:
             f"{what}: worst-case cost ${cost:.2f} is above cost.confirm_above_usd "
             f"${threshold:.2f}: pass --yes to go ahead"
         )
-
-
-@contextlib.contextmanager
-def existing_up(config: Config, allow_changes: bool) -> Iterator[tuple[Target, Path]]:
-    """An existing function, described and never changed; with ``allow_changes`` (what
-    recycling needs) its configuration is put back as found afterwards, Ctrl-C too."""
-    from coldbench.infra.aws.clients import make_clients
-    from coldbench.infra.aws.existing import Restorer, existing_target
-
-    if config.load.recycle_at_gap and not allow_changes:
-        raise PipelineError(
-            "load.recycle_at_gap changes the function (an environment-variable nonce): an "
-            "existing function is changed only with --allow-changes, and put back after"
-        )
-    if config.function.profile_init:
-        raise PipelineError(
-            "function.profile_init puts a shim in front of the handler, which means new code: "
-            "coldbench does not redeploy an existing function (profile coldbench's own copy "
-            "of it, variant = custom, locally or with --target aws)"
-        )
-    clients = make_clients(config)
-    target = existing_target(config, clients)
-    restorer = Restorer(clients, target) if allow_changes else None
-    write_target(target)
-    try:
-        yield target, TARGET_FILE
-    finally:
-        if restorer is not None and restorer.restore():
-            print(f"coldbench: {target.function_name}'s configuration put back as found")
-
-
-@contextlib.contextmanager
-def existing_changes(config: Config) -> Iterator[Callable[[dict], None]]:
-    """For a sweep of an existing function: yields what applies one cell's change (and
-    waits for it); the configuration as found is put back at the end, Ctrl-C too."""
-    from coldbench.infra.aws.clients import make_clients
-    from coldbench.infra.aws.existing import Restorer, existing_target
-
-    clients = make_clients(config)
-    restorer = Restorer(clients, existing_target(config, clients))
-    try:
-        yield restorer.apply
-    finally:
-        if restorer.restore():
-            print(f"coldbench: {restorer.name}'s configuration put back as found")
-
-
-@contextlib.contextmanager
-def target_up(
-    config: Config, confirmed: bool = False, allow_changes: bool = False
-) -> Iterator[tuple[Target, Path]]:
-    """Stand the configured target up for the block; yields it and the file describing it.
-
-    A local target is started and stopped here, and its file is this process's own:
-    ``.coldbench/target.json`` when no live target is there (so ``coldbench recycle``
-    finds it), else a file of its own, leaving another's target alone. The file goes
-    with the target.
-    """
-    if config.target.kind == "local":
-        from coldbench.infra.local.stack import running
-
-        with running(config) as stack:
-            assert stack.target is not None
-            path = TARGET_FILE if not _live_target_at(TARGET_FILE) else _own_target_file()
-            write_target(stack.target, path)
-            try:
-                yield stack.target, path
-            finally:
-                path.unlink(missing_ok=True)
-        return
-    if config.target.kind == "existing":
-        with existing_up(config, allow_changes) as found:
-            yield found
-        return
-    target = aws_up(config, confirmed=confirmed)
-    yield target, TARGET_FILE
-
-
-def _live_target_at(path: Path) -> bool:
-    try:
-        read_target(path)
-    except TargetError:
-        return False
-    return True
-
-
-def _own_target_file() -> Path:
-    return TARGET_FILE.with_name(f"target-{os.getpid()}.json")
-
-
-def aws_up(config: Config, confirmed: bool) -> Target:
-    """Preflight, show the plan and its worst-case cost, then create or update."""
-    from coldbench.infra.aws.clients import make_clients
-    from coldbench.infra.aws.preflight import preflight
-    from coldbench.infra.aws.provisioner import Provisioner
-
-    clients = make_clients(config)
-    plan = preflight(config, clients)
-    print(plan.describe(), file=sys.stderr)
-    if plan.worst_case_cost_usd > config.cost.confirm_above_usd and not confirmed:
-        raise PipelineError(
-            f"up: worst-case cost ${plan.worst_case_cost_usd:.2f} is above "
-            f"cost.confirm_above_usd ${config.cost.confirm_above_usd:.2f}: pass --yes to go ahead"
-        )
-    result = Provisioner(config, clients).up(plan)
-    for change in result.changes or ["no changes"]:
-        print(f"up: {change}", file=sys.stderr)
-    write_target(result.target)
-    return result.target
 
 
 def locust_command(
@@ -279,16 +169,6 @@ def stop_locust(proc: subprocess.Popen, grace_s: float = 15.0) -> None:
             continue
 
 
-def analyse_and_render(run_dir: Path, config: Config, wait_s: float) -> tuple[Summary, Path]:
-    from coldbench.analysis.collect import collect
-    from coldbench.analysis.render import render
-    from coldbench.analysis.summary import analyse
-
-    collect(run_dir, wait_s=wait_s)
-    result = analyse(run_dir, config)
-    return result.summary, render(result)
-
-
 def _require_aws(config: Config, verb: str) -> None:
     if config.target.kind == "existing":
         raise PipelineError(
@@ -349,11 +229,14 @@ def cmd_recycle(config: Config, args) -> int:
     return 0
 
 
-def run_once(
+def measure(
     config: Config, confirmed: bool = False, allow_changes: bool = False
-) -> tuple[Summary, Path, int]:
-    """One pass of the pipeline: up, Locust, collect, report. Returns (summary, page, code).
-    On AWS, ``up`` refuses a plan above the cost threshold unless ``confirmed``."""
+) -> tuple[Path, int]:
+    """Up, Locust, collect: one run directory with its platform data, not yet reported
+    (a block of an interleaved comparison is reported merged with its others). Returns
+    the run directory and Locust's exit code."""
+    from coldbench.analysis.collect import collect
+
     with target_up(config, confirmed, allow_changes) as (target, target_file):
         run_dir = create_run_dir()  # only once the target is up: a refused preflight leaves nothing
         runtime = target.function
@@ -372,9 +255,34 @@ def run_once(
             raise PipelineError(
                 f"Locust exited with {code} and recorded nothing; see {run_dir}/locust/console.log"
             )
-        summary, page = analyse_and_render(
-            run_dir, config, wait_s=60 if target.kind == "local" else 900
-        )
+        collect(run_dir, wait_s=60 if target.kind == "local" else 900)
+    return run_dir, code
+
+
+def report(run_dir: Path, config: Config) -> tuple[Summary, Path]:
+    """Analyse a collected run and render its page."""
+    from coldbench.analysis.render import render
+    from coldbench.analysis.summary import analyse
+
+    result = analyse(run_dir, config)
+    return result.summary, render(result)
+
+
+def analyse_and_render(run_dir: Path, config: Config, wait_s: float) -> tuple[Summary, Path]:
+    """Collect a run that has ended, then report it (the web UI's runs)."""
+    from coldbench.analysis.collect import collect
+
+    collect(run_dir, wait_s=wait_s)
+    return report(run_dir, config)
+
+
+def run_once(
+    config: Config, confirmed: bool = False, allow_changes: bool = False
+) -> tuple[Summary, Path, int]:
+    """One pass of the pipeline: up, Locust, collect, report. Returns (summary, page, code).
+    On AWS, ``up`` refuses a plan above the cost threshold unless ``confirmed``."""
+    run_dir, code = measure(config, confirmed, allow_changes)
+    summary, page = report(run_dir, config)
     return summary, page, code
 
 

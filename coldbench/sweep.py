@@ -7,20 +7,26 @@ starts cold there too (a different variant is a different function). An existing
 function (``target.kind = "existing"``, with ``--allow-changes``) is swept over memory
 sizes only, its own code, architecture and concurrency staying as they are; its
 configuration is put back as found at the end.
+
+Configurations are measured in interleaved blocks by default (:mod:`interleave`);
+``coldbench compare-live A B …`` does the same for configurations named on the command
+line, under ``[load]``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
-import sys
-import time
+import json
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from coldbench.errors import PipelineError
-from coldbench.pipeline import cost_guard, existing_changes, run_once
+from coldbench.interleave import PIPELINE, Plan, Runner
+from coldbench.pipeline import cost_guard
 from coldbench.record.config import Config, replace
-from coldbench.record.progress import Progress
+from coldbench.record.summary import Summary
+from coldbench.targets import existing_changes
 
 
 def cells(config: Config) -> list[dict]:
@@ -29,8 +35,14 @@ def cells(config: Config) -> list[dict]:
         return [{"memory_mb": m} for m in s.memory_mb]
     return [
         {"variant": v, "memory_mb": m, "architecture": a, "provisioned_concurrency": p}
+        # a built-in variant keeps its own handler when the sweep also has the user's
+        | ({"handler": config.function.handler if v == "custom" else ""} if _mixed(s) else {})
         for v, m, a, p in itertools.product(s.variants, s.memory_mb, s.architectures, s.provisioned)
     ]
+
+
+def _mixed(s) -> bool:
+    return "custom" in s.variants and len(s.variants) > 1
 
 
 def profiled_cells(config: Config, matrix: list[dict]) -> list[dict]:
@@ -71,10 +83,11 @@ def _applying(config: Config) -> Iterator[Callable[[dict], None]]:
 
 
 def sweep(
-    config: Config, run_once: Callable, confirmed: bool = False, allow_changes: bool = False
+    config: Config,
+    runner: Runner = PIPELINE,
+    confirmed: bool = False,
+    allow_changes: bool = False,
 ) -> int:
-    from coldbench.analysis.compare import compare
-
     if config.target.kind == "existing":
         _check_existing(config, allow_changes)
     matrix = cells(config)
@@ -87,15 +100,23 @@ def sweep(
         "cycles": sweep_config.cycles,
         "hold_s": sweep_config.hold_s,
     }
-    everything = matrix + profiled_cells(config, matrix)
-    planned = [replace(config, function=function, load=load) for function in everything]
-    cost_guard(planned, confirmed, f"sweep of {len(everything)} run(s)")
+    extra = profiled_cells(config, matrix)
+    plan = Plan(config, matrix, load, sweep_config.order, sweep_config.blocks)
+    guarded = plan.block_configs() + [replace(config, function=f, load=load) for f in extra]
+    cost_guard(guarded, confirmed, f"sweep of {len(matrix) + len(extra)} run(s)")
     with _applying(config) as apply:
-        summaries = _runs(config, matrix, load, run_once, apply, confirmed, allow_changes)
-        extra = profiled_cells(config, matrix)
-        if extra:
-            summaries += _runs(config, extra, load, run_once, apply, confirmed, allow_changes)
-    page = compare(summaries)
+        summaries = plan.run(runner, apply, confirmed, allow_changes)
+        if extra:  # profiled runs are measured apart: they are never a candidate
+            once = Plan(config, extra, load, "sequential", 1)
+            summaries += once.run(runner, apply, confirmed, allow_changes)
+    _conclude(summaries, plan.order)
+    return 0
+
+
+def _conclude(summaries: list[Summary], order: str) -> None:
+    from coldbench.analysis.compare import compare
+
+    page = compare(summaries, order=order)
     rec = _recommendation(page)
     print(
         "cheapest configuration meeting the SLOs: "
@@ -105,55 +126,63 @@ def sweep(
         judged = rec[key]
         print(f"lowest {what}: {judged['winner'] or 'no clear winner'} ({judged['why']})")
     print(f"comparison: {page.resolve()}")
-    return 0
-
-
-def _runs(
-    config: Config,
-    matrix: list[dict],
-    load: dict,
-    run_once: Callable,
-    apply: Callable[[dict], None],
-    confirmed: bool,
-    allow_changes: bool,
-) -> list:
-    summaries, started = [], time.monotonic()
-    progress = Progress("sweep", len(matrix), "runs", width=20, every_s=0)
-    for index, function in enumerate(matrix, 1):
-        elapsed = time.monotonic() - started
-        eta = (
-            ""
-            if index == 1
-            else f", about {elapsed / (index - 1) * (len(matrix) - index + 1) / 60:.0f} min left"
-        )
-        progress.update(index - 1, f": next {_describe(function)}{eta}")
-        progress.close()  # each run prints its own progress below this line
-        apply(function)
-        cell = replace(config, function=function, load=load)
-        summary, page, _ = run_once(cell, confirmed, allow_changes)
-        summaries.append(summary)
-        print(f"sweep: {_describe(function)} -> {page}", file=sys.stderr)
-    return summaries
 
 
 def cmd_sweep(config: Config, args) -> int:
     return sweep(
         config,
-        run_once,
         confirmed=getattr(args, "yes", False),
         allow_changes=getattr(args, "allow_changes", False),
     )
 
 
-def _describe(function: dict) -> str:
-    text = f"{function.get('variant', 'existing')} {function['memory_mb']} MB"
-    text += f" {function['architecture']}" if "architecture" in function else ""
-    pc = function.get("provisioned_concurrency")
-    text += f" PC {pc}" if pc else ""
-    return text + (" (init profiled)" if function.get("profile_init") else "")
+def cmd_compare_live(config: Config, args) -> int:
+    """``coldbench compare-live A B …``: configurations of one function measured in
+    interleaved blocks (``sweep.order``, ``sweep.blocks``) under ``[load]``, compared."""
+    functions = [parse_configuration(spec) for spec in args.configurations]
+    if len(functions) < 2:
+        raise PipelineError("compare-live compares two or more configurations (A B …)")
+    if len({json.dumps(f, sort_keys=True) for f in functions}) < len(functions):
+        raise PipelineError("compare-live: two of the configurations are the same")
+    for spec, function in zip(args.configurations, functions, strict=True):
+        replace(config, function=function)  # refused naming the key, before anything runs
+        if config.target.kind == "existing" and set(function) != {"memory_mb"}:
+            raise PipelineError(
+                f"compare-live {spec!r}: an existing function is compared over memory sizes "
+                "only (its code, architecture and concurrency are not changed)"
+            )
+    if config.target.kind == "existing" and not args.allow_changes:
+        raise PipelineError(
+            "compare-live changes an existing function's memory size for every block: pass "
+            "--allow-changes (its configuration is put back as found afterwards)"
+        )
+    plan = Plan(config, functions, {}, config.sweep.order, config.sweep.blocks)
+    if config.target.on_aws and not args.yes:
+        raise PipelineError(
+            f"compare-live on AWS runs {len(plan.order_of_blocks)} load tests: pass --yes"
+        )
+    cost_guard(plan.block_configs(), args.yes, f"compare-live of {len(functions)} configurations")
+    with _applying(config) as apply:
+        summaries = plan.run(PIPELINE, apply, args.yes, args.allow_changes)
+    _conclude(summaries, plan.order)
+    return 0
+
+
+def parse_configuration(spec: str) -> dict[str, Any]:
+    """``naive`` (a variant), ``1024`` (memory in MB) or ``memory_mb=1024,architecture=
+    arm64`` (any ``[function]`` keys): one configuration of ``compare-live``."""
+    if spec.isdigit():
+        return {"memory_mb": int(spec)}
+    if "=" not in spec:
+        return {"variant": spec}
+    function: dict[str, Any] = {}
+    for pair in spec.split(","):
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise PipelineError(f"compare-live {spec!r}: expected KEY=VALUE[,KEY=VALUE]")
+        function[key.strip()] = value.strip()
+    return function
 
 
 def _recommendation(page) -> dict:
-    import json
-
     return json.loads((page.parent / "compare.json").read_text())["recommendation"]

@@ -25,11 +25,11 @@ from coldbench.pipeline import (
     locust_command,
     locust_environ,
     stop_locust,
-    target_up,
 )
 from coldbench.record.config import Config
 from coldbench.record.errors import ColdbenchError
 from coldbench.record.rundir import RUNS_DIR, RunRecord
+from coldbench.targets import target_up
 
 SETTLE_S = 2.0  # a stopped test's workers send their last rows within this
 

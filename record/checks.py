@@ -23,9 +23,10 @@ _CHOICES = {
     "sweep.shape": {"ramp-idle", "burst", "steps", "constant", "cold-sampler"},
     "load.method": {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"},
     "local.cpu_scaling": {"auto", "on", "off"},
+    "sweep.order": {"interleaved", "sequential"},
 }
 _CHOICE_LISTS = {
-    "sweep.variants": _CHOICES["function.variant"] - {"custom"},
+    "sweep.variants": _CHOICES["function.variant"],  # custom: function.source's code
     "sweep.architectures": _CHOICES["function.architecture"],
 }
 _POSITIVE = {
@@ -38,6 +39,7 @@ _POSITIVE = {
     "load.cold_samples",
     "load.gap_repeats",
     "sweep.cold_samples",
+    "sweep.blocks",
     "local.max_environments",
 }
 

@@ -148,6 +148,11 @@ class SweepConfig:
     # One extra run per variant with function.profile_init, for "where init time went"
     # between variants; never a candidate for the recommendation.
     profile_init: bool = False
+    # interleaved: each configuration in `blocks` short blocks (its load divided among
+    # them), run A B B A …, so drift lands on all alike and intervals resample blocks;
+    # sequential: each configuration whole, one after another.
+    order: str = "interleaved"
+    blocks: int = 4
 
 
 @dataclass(frozen=True)
@@ -327,6 +332,10 @@ def _check_consistency(config: Config) -> None:
     fn, local = config.function, config.local
     if fn.variant == "custom" and not (fn.source and fn.handler):
         raise ConfigError("function.source", "variant 'custom' needs source and handler")
+    if "custom" in config.sweep.variants and not (fn.source and fn.handler):
+        raise ConfigError(
+            "sweep.variants", "'custom' sweeps your own function: set function.source and handler"
+        )
     if fn.handler and "." not in fn.handler:
         raise ConfigError("function.handler", f"{fn.handler!r} is not MODULE.FUNCTION")
     if not 128 <= fn.memory_mb <= 10240:

@@ -13,6 +13,10 @@ Files and their schemas:
   environment, keys :data:`PROFILE_FIELDS`.
 - ``metrics.csv``: ``AWS/Lambda`` datapoints, columns :data:`METRIC_COLUMNS`.
 - ``locust/``: Locust's own CSV and HTML outputs.
+
+A configuration measured in blocks (an interleaved sweep or ``compare-live``) has one
+run directory per block and one merged run holding all of them, whose ``run.json``
+lists the blocks (:class:`Block`).
 """
 
 from __future__ import annotations
@@ -162,6 +166,19 @@ class Collection:
 
 
 @dataclass(frozen=True)
+class Block:
+    """One block of an interleaved comparison merged into this run: the run it was, its
+    place in the whole comparison's order (0 first), its round (each round measures every
+    configuration once), and when it ran (epoch seconds)."""
+
+    run_id: str
+    position: int
+    started_s: float
+    ended_s: float
+    round: int = 0
+
+
+@dataclass(frozen=True)
 class RunRecord:
     """``run.json``, typed. It owns the file's life: :meth:`open` when the test starts,
     :meth:`close` when it stops, :meth:`collected` once ``collect`` has run. Each step
@@ -182,6 +199,11 @@ class RunRecord:
     # (started, finished) epoch seconds of each recycle the run made (at gaps, or the
     # cold sampler's rounds): what the cold starts after them are attributed to.
     recycles: tuple[tuple[float, float], ...] = ()
+    # A configuration's blocks, when it was measured in several (``sweep.order``):
+    # resampled whole by the comparison, since requests within a block move together.
+    order: str = ""  # interleaved | sequential | "" (a single run)
+    blocks: tuple[Block, ...] = ()
+    plan: str = ""  # the comparison the blocks belong to: runs of one plan share rounds
 
     @classmethod
     def open(
@@ -245,6 +267,7 @@ class RunRecord:
         data["collection"] = dataclasses.asdict(self.collection) if self.collection else None
         data["load"], data["versions"] = dict(self.load), dict(self.versions)
         data["recycles"] = [list(r) for r in self.recycles]
+        data["blocks"] = [dataclasses.asdict(b) for b in self.blocks]
         return data
 
     def write(self) -> RunRecord:
@@ -275,6 +298,9 @@ class RunRecord:
                 end_reason=data.get("end_reason") or "",
                 collection=Collection(**collection) if collection else None,
                 recycles=tuple((float(a), float(b)) for a, b in data.get("recycles") or ()),
+                order=data.get("order") or "",
+                plan=data.get("plan") or "",
+                blocks=tuple(Block(**b) for b in data.get("blocks") or ()),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise RunDirError(f"{run_dir}/run.json is not a run record: {exc}") from exc

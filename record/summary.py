@@ -199,6 +199,11 @@ class Summary:
     # proactive, unexplained): counts of the joined data's `cold_cause`.
     cold_causes: Mapping[str, int] = field(default_factory=dict)
     keep_alive: KeepAlive | None = None  # an idle-gaps run's keep-alive curve
+    # A configuration measured in blocks: the order they ran in (interleaved with the
+    # other configurations', or sequential) and how many; intervals resample whole blocks.
+    order: str = ""
+    blocks: int = 0
+    plan: str = ""  # the interleaved comparison it was part of: compared round by round
     # Records of other stages, carried as written in run.json.
     environments: Mapping[str, Any] = field(default_factory=dict)
     collection: Mapping[str, Any] = field(default_factory=dict)

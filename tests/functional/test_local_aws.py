@@ -323,17 +323,25 @@ def test_an_existing_function_is_measured_and_left_exactly_as_it_was(local_aws):
     after = lam.get_function_configuration(FunctionName=name)
     assert after["Environment"] == {"Variables": {"GREETING": "hello"}}, "put back as found"
 
-    # A sweep over memory sizes: refused without --allow-changes, then each cell runs at
-    # its size and the function is put back as found.
+    # A sweep over memory sizes: refused without --allow-changes, then each block runs at
+    # its configuration's size, taking turns, and the function is put back as found.
     cells = ("--set", "sweep.memory_mb=[384,640]", "--set", "sweep.cold_samples=4")
+    cells += ("--set", "sweep.blocks=2")
     cells += ("--set", "load.users=2")
     cells += ("--set", "sweep.hold_s=2", "--set", "slo.warm_p99_ms=10000")
     refused = local_aws.coldbench("sweep", *existing, *cells)
     assert refused.returncode == 2 and "--allow-changes" in refused.stderr, refused.stderr
     out = ok(local_aws.coldbench("sweep", *existing, *cells, "--allow-changes"))
     assert "put back as found" in out
-    runs = sorted((local_aws.cwd / "reports").glob("*/summary.json"))[-2:]
-    assert [json.loads(r.read_text())["memory_size_mb"] for r in runs] == [384, 640]
+    (compared,) = (local_aws.cwd / "reports").glob("compare-*/compare.json")
+    swept = [
+        json.loads((local_aws.cwd / "reports" / r["run_id"] / "summary.json").read_text())
+        for r in json.loads(compared.read_text())["runs"]
+    ]
+    assert [(s["memory_size_mb"], s["blocks"], s["order"]) for s in swept] == [
+        (384, 2, "interleaved"),
+        (640, 2, "interleaved"),
+    ]
     after = lam.get_function_configuration(FunctionName=name)
     assert after["MemorySize"] == 256 and after["Environment"] == {
         "Variables": {"GREETING": "hello"}

@@ -71,3 +71,69 @@ def test_verdicts_on_constructed_differences():
     ) == ("no detectable difference")
     assert confidence.verdict(None, "cheaper", "dearer") == "no detectable difference"
     assert confidence.difference(slow[:50], fast[:50], "p99", "t") is None  # n too small
+
+
+@pytest.mark.parametrize("q", [0.0, 10.0, 50.0, 90.0, 99.0, 100.0])
+def test_a_block_replicate_is_the_exact_percentile_of_the_blocks_drawn(q):
+    """The weighted shortcut equals numpy's percentile of the drawn blocks pooled."""
+    rng = np.random.default_rng(11)
+    blocks = [rng.normal(100 + 10 * b, 5, rng.integers(20, 60)) for b in range(6)]
+    values = np.concatenate(blocks)
+    labels = np.concatenate([np.full(len(x), b) for b, x in enumerate(blocks)])
+    order = np.argsort(values, kind="stable")
+    for counts in ([1, 1, 1, 1, 1, 1], [3, 0, 0, 2, 1, 0], [0, 0, 0, 0, 0, 6]):
+        pooled = np.concatenate([np.repeat(x, c) for x, c in zip(blocks, counts, strict=True)])
+        weights = np.asarray(counts, dtype=float)[labels[order]]
+        got = confidence._weighted_percentile(values[order], np.cumsum(weights), q)
+        if confidence.supported(q, pooled.size):
+            assert got == pytest.approx(float(np.percentile(pooled, q)), rel=1e-12)
+
+
+def test_blocks_that_move_together_widen_the_interval():
+    """Six blocks, each shifted as a whole (drift, a burst's contention): resampled one
+    request at a time the median looks precise; by blocks it does not, and the interval
+    holds the block-to-block spread."""
+    rng = np.random.default_rng(5)
+    shifts = rng.normal(0, 40, 6)
+    values = np.concatenate([200 + s + rng.normal(0, 5, 100) for s in shifts])
+    labels = np.repeat(np.arange(6), 100)
+    by_request = confidence.ci95(values, "t")["p50"]
+    by_block = confidence.ci95(values, "t", blocks=labels)["p50"]
+    assert by_request is not None and by_block is not None
+    assert (by_block[1] - by_block[0]) > 4 * (by_request[1] - by_request[0])
+    for stat in ("p50", "mean"):
+        a = confidence.difference(values, values + 10, stat, "d", blocks=(labels, labels))
+        b = confidence.difference(values, values + 10, stat, "d")
+        assert a is not None and b is not None
+        assert a[0] <= 0 <= a[1]  # 10 ms within a 40 ms block-to-block spread: not told
+        assert b[0] > 0  # request by request it would be called slower
+
+
+def test_fewer_than_three_blocks_give_no_interval():
+    values = np.arange(100, dtype=float)
+    assert confidence.ci95(values, "k", blocks=np.repeat([0, 1], 50))["p50"] is None
+    assert confidence.ci95(values, "k", blocks=np.repeat([0, 1, 2, 3], 25))["p50"] is not None
+    # one block is a run like any other: resampled request by request
+    assert confidence.ci95(values, "k", blocks=np.zeros(100))["p50"] is not None
+
+
+def test_a_paired_comparison_takes_each_rounds_level_out_of_both():
+    """Six rounds whose levels differ by hundreds of ms (drift): resampled block by block
+    a real 15 ms difference cannot be told; compared round by round it is, within a few
+    ms."""
+    rng = np.random.default_rng(9)
+    levels = np.linspace(100, 600, 6)
+    rounds = np.repeat(np.arange(6), 80)
+    a = levels[rounds] + rng.normal(0, 5, rounds.size)
+    b = levels[rounds] + 15 + rng.normal(0, 5, rounds.size)
+    estimate, ci = confidence.paired_difference(a, rounds, b, rounds, "p50")
+    assert ci is not None and ci[0] > 0 and 12 <= estimate <= 18 and ci[1] - ci[0] < 10
+    apart = confidence.difference(a, b, "p50", "apart", blocks=(rounds, rounds))
+    assert apart is not None and apart[0] <= 0 <= apart[1]
+    other = levels[rounds] + rng.normal(0, 5, rounds.size)  # the same configuration again
+    same, same_ci = confidence.paired_difference(a, rounds, other, rounds, "mean")
+    assert same is not None and abs(same) < 3 and same_ci is not None
+    assert same_ci[0] <= 0 <= same_ci[1]
+    assert confidence.paired_difference(a, rounds % 2, b, rounds % 2, "p50") == (None, None)
+    # p99 needs 100 values in each block: rounds of 80 cannot give one
+    assert confidence.paired_difference(a, rounds, b, rounds, "p99") == (None, None)

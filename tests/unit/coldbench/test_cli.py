@@ -76,7 +76,7 @@ def test_help_is_written_for_users(capsys):
         assert "usage: coldbench" in command.format_help(), name
         assert command.description and len(command.description) > 20, name
         offers_yes = "--yes" in command._option_string_actions
-        assert offers_yes == (name in {"run", "sweep", "up", "down", "ui"}), name
+        assert offers_yes == (name in {"run", "sweep", "compare-live", "up", "down", "ui"}), name
     assert "port of the web UI" in sub.choices["ui"].format_help()
     with pytest.raises(SystemExit) as exited:
         main(["--version"])

@@ -7,8 +7,9 @@ import argparse
 
 import pytest
 
-from coldbench import pipeline, sweep, ui
+from coldbench import pipeline, sweep, targets, ui
 from coldbench.errors import PipelineError
+from coldbench.interleave import Runner
 from coldbench.record.config import build_config
 
 EXPENSIVE = {"target": {"kind": "aws"}, "cost": {"confirm_above_usd": 0.0}}
@@ -20,6 +21,7 @@ def nothing_reaches_aws(monkeypatch):
         pytest.fail("AWS was reached before the cost guard")
 
     monkeypatch.setattr(pipeline, "aws_up", refuse)
+    monkeypatch.setattr(targets, "aws_up", refuse)
     monkeypatch.setattr(pipeline, "make_clients", refuse, raising=False)
 
 
@@ -38,12 +40,12 @@ def test_a_confirmed_sweep_hands_the_confirmation_to_each_cells_up(monkeypatch):
     config = build_config({**EXPENSIVE, "sweep": {"memory_mb": [256], "variants": ["probe"]}})
     handed = []
 
-    def run_once(cell, confirmed=False, allow_changes=False):
+    def measure(cell, confirmed=False, allow_changes=False):
         handed.append(confirmed)
         raise RuntimeError("stop here")
 
     with pytest.raises(RuntimeError):
-        sweep.sweep(config, run_once, confirmed=True)
+        sweep.sweep(config, Runner(measure, pipeline.report), confirmed=True)
     assert handed == [True]
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from coldbench import sweep as sweep_module
 from coldbench.errors import PipelineError
-from coldbench.record.config import build_config
+from coldbench.interleave import Runner
+from coldbench.record.config import build_config, replace
 
 
 def test_matrix_is_every_combination():
@@ -41,15 +42,19 @@ def test_each_cell_runs_with_its_function_and_the_sweep_load(tmp_path, monkeypat
     )
     seen = []
 
-    def run_once(cell_config, confirmed=False, allow_changes=False):
+    def measure(cell_config, confirmed=False, allow_changes=False):
         seen.append(cell_config)
         run_dir = generate(
             tmp_path / f"run{len(seen)}", 300, seconds=20, env_every=30, seed=len(seen)
         )
-        result = analyse(run_dir, cell_config, reports_root=tmp_path / "reports")
-        return result.summary, result.report_dir / "index.html", 0
+        return run_dir, 0
 
-    assert sweep_module.sweep(config, run_once) == 0
+    def report(run_dir, cell_config):
+        result = analyse(run_dir, cell_config, reports_root=tmp_path / "reports")
+        return result.summary, result.report_dir / "index.html"
+
+    config = replace(config, sweep={"order": "sequential"})
+    assert sweep_module.sweep(config, Runner(measure, report)) == 0
     assert [c.function.memory_mb for c in seen] == [128, 512]
     assert all(c.load.cycles == 1 and c.load.hold_s == 4 for c in seen)
     (compare_json,) = (tmp_path / "reports").glob("compare-*/compare.json")

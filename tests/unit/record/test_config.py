@@ -144,6 +144,7 @@ def test_every_key_reaches_the_locust_process_whole(tmp_path, monkeypatch):
             "provisioned": [1],
             "architectures": ["arm64"],
             "shape": "burst",
+            "order": "sequential",
         },
     }
     changed["load"]["headers"] = {"x-h": "v"}
