@@ -213,7 +213,7 @@ def paired_difference(
     requests (they move together), and with a handful of rounds a bootstrap would be too
     narrow, so the interval is Student's t over the rounds' differences. A round whose
     blocks cannot support ``stat`` (p99 needs 100 values in each block) is left out;
-    fewer than :data:`MIN_BLOCKS` rounds give (None, None).
+    fewer than :data:`MIN_BLOCKS` rounds left give (None, None).
     """
     a_ok, b_ok = ~np.isnan(baseline), ~np.isnan(run)
     rounds = np.intersect1d(np.unique(baseline_rounds[a_ok]), np.unique(run_rounds[b_ok]))
@@ -221,8 +221,7 @@ def paired_difference(
     for r in rounds:
         a = baseline[a_ok & (baseline_rounds == r)]
         b = run[b_ok & (run_rounds == r)]
-        q = STATS.get(stat, 0.0)
-        if stat != "mean" and not (supported(q, a.size) and supported(q, b.size)):
+        if not (_block_supports(stat, a.size) and _block_supports(stat, b.size)):
             continue
         differences.append(_stat(b, stat) - _stat(a, stat))
     if len(differences) < MIN_BLOCKS:
@@ -231,6 +230,14 @@ def paired_difference(
     mean = float(d.mean())
     half = t975(d.size - 1) * float(d.std(ddof=1)) / np.sqrt(d.size)
     return mean, (mean - half, mean + half)
+
+
+def _block_supports(stat: str, n: int) -> bool:
+    """Whether one block's ``n`` values give ``stat``: a value beyond the percentile (a
+    p99 needs 100), two at least. A single block's figure may be rough (four cold
+    starts' median); the rounds' spread carries that into the interval."""
+    q = STATS.get(stat, 50.0)
+    return n >= 2 and n * (1 - q / 100) >= 1
 
 
 def _stat(values: np.ndarray, stat: str) -> float:

@@ -8,7 +8,9 @@ runs' requests resampled apart, :mod:`confidence`) and a verdict: ``faster`` or
 Two configurations of one interleaved plan are compared round by round (``paired``):
 ``diff`` is then the mean of the rounds' differences, the estimate the interval belongs
 to (:func:`confidence.paired_difference`), which can differ from ``run_value -
-baseline_value`` (pooled over rounds whose levels drifted).
+baseline_value`` (pooled over rounds whose levels drifted). Where too few rounds can
+give the statistic in both blocks, the two are resampled apart by blocks instead
+(``paired`` false).
 """
 
 from __future__ import annotations
@@ -82,18 +84,18 @@ def compare_pair(baseline: RunData, run: RunData, metric: str) -> dict:
     key = (baseline.summary.run_id, run.summary.run_id, metric)
     lower, higher = ("cheaper", "dearer") if metric == COST else ("faster", "slower")
     diff = None if a is None or b is None else b - a
-    # Two configurations of one interleaved plan are compared round by round.
-    paired = bool(baseline.summary.plan) and baseline.summary.plan == run.summary.plan
-    by = "round" if paired else "block"
-    (a_values, a_labels), (b_values, b_labels) = (
-        samples(baseline, metric, by),
-        samples(run, metric, by),
-    )
-    if paired and a_labels is not None and b_labels is not None:
-        estimate, ci = confidence.paired_difference(a_values, a_labels, b_values, b_labels, stat)
-        diff = diff if estimate is None else estimate
-    else:
-        ci = confidence.difference(a_values, b_values, stat, *key, blocks=(a_labels, b_labels))
+    a_values, a_blocks = samples(baseline, metric, "block")
+    b_values, b_blocks = samples(run, metric, "block")
+    ci, paired = None, False
+    a_rounds, b_rounds = samples(baseline, metric, "round")[1], samples(run, metric, "round")[1]
+    same_plan = bool(baseline.summary.plan) and baseline.summary.plan == run.summary.plan
+    if same_plan and a_rounds is not None and b_rounds is not None:
+        # Two configurations of one interleaved plan are compared round by round.
+        estimate, ci = confidence.paired_difference(a_values, a_rounds, b_values, b_rounds, stat)
+        paired = ci is not None
+        diff = estimate if paired else diff
+    if ci is None:  # not one plan's, or too few rounds whose blocks give the statistic
+        ci = confidence.difference(a_values, b_values, stat, *key, blocks=(a_blocks, b_blocks))
     return {
         "metric": metric,
         "baseline": baseline.summary.run_id,
