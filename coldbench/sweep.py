@@ -142,10 +142,11 @@ def cmd_compare_live(config: Config, args) -> int:
     functions = [parse_configuration(spec) for spec in args.configurations]
     if len(functions) < 2:
         raise PipelineError("compare-live compares two or more configurations (A B …)")
-    if len({json.dumps(f, sort_keys=True) for f in functions}) < len(functions):
+    # Refused naming the key, before anything runs; two that read the same, refused too.
+    resolved = [replace(config, function=function).function for function in functions]
+    if any(a == b for a, b in itertools.combinations(resolved, 2)):
         raise PipelineError("compare-live: two of the configurations are the same")
     for spec, function in zip(args.configurations, functions, strict=True):
-        replace(config, function=function)  # refused naming the key, before anything runs
         if config.target.kind == "existing" and set(function) != {"memory_mb"}:
             raise PipelineError(
                 f"compare-live {spec!r}: an existing function is compared over memory sizes "

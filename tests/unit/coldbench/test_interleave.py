@@ -130,3 +130,43 @@ def test_a_plan_of_one_configuration_or_one_block_is_sequential():
     two = [{"memory_mb": 512}, {"memory_mb": 1024}]
     assert Plan(config, two, {}, "interleaved", 1).order_of_blocks == [0, 1]
     assert len(Plan(config, two, {}, "interleaved", 3).block_configs()) == 6
+
+
+def test_compare_live_reads_variants_sizes_and_keys_and_refuses_what_it_cannot_do(
+    tmp_path, monkeypatch
+):
+    """Every refusal comes before anything runs (nothing may reach the pipeline)."""
+    import argparse
+
+    from coldbench.errors import PipelineError
+    from coldbench.record.errors import ConfigError
+
+    parse = sweep_module.parse_configuration
+    assert parse("naive") == {"variant": "naive"}
+    assert parse("1024") == {"memory_mb": 1024}
+    assert parse("memory_mb=1024,architecture=arm64") == {
+        "memory_mb": "1024",
+        "architecture": "arm64",
+    }
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sweep_module, "PIPELINE", None)  # a refusal that ran would fail here
+
+    def live(*specs, target=None, allow=False):
+        config = build_config({"target": target or {}})
+        args = argparse.Namespace(configurations=list(specs), yes=False, allow_changes=allow)
+        return sweep_module.cmd_compare_live(config, args)
+
+    with pytest.raises(PipelineError, match="two or more"):
+        live("naive")
+    with pytest.raises(PipelineError, match="the same"):
+        live("512", "memory_mb=512")  # the same once read
+    with pytest.raises(ConfigError, match=r"function\.memory_mbb"):
+        live("memory_mbb=5", "512")
+    existing = {"kind": "existing", "function": "my-api"}
+    with pytest.raises(PipelineError, match="memory sizes only"):
+        live("naive", "optimized", target=existing, allow=True)
+    with pytest.raises(PipelineError, match="--allow-changes"):
+        live("512", "1024", target=existing)
+    with pytest.raises(PipelineError, match="--yes"):
+        live("512", "1024", target={"kind": "aws"})

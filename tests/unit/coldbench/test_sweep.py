@@ -86,3 +86,21 @@ def test_sweep_profile_init_adds_one_profiled_run_per_variant():
         {"target": {"kind": "existing", "function": "f"}, "sweep": {"profile_init": True}}
     )
     assert sweep_module.profiled_cells(existing, sweep_module.cells(existing)) == []
+
+
+def test_a_sweep_takes_your_own_function_beside_the_built_in_variants(tmp_path):
+    from coldbench.record.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"sweep\.variants"):
+        build_config({"sweep": {"variants": ["custom"]}})
+    config = build_config(
+        {
+            "function": {"variant": "custom", "source": str(tmp_path), "handler": "api.main"},
+            "sweep": {"variants": ["custom", "naive"], "memory_mb": [512]},
+        }
+    )
+    by_variant = {c["variant"]: c for c in sweep_module.cells(config)}
+    assert by_variant["custom"]["handler"] == "api.main"
+    assert by_variant["naive"]["handler"] == ""  # the built-in keeps its own handler
+    alone = replace(config, sweep={"variants": ["custom"]})
+    assert all("handler" not in c for c in sweep_module.cells(alone))
