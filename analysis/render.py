@@ -12,6 +12,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.collections import LineCollection
 
 from coldbench.analysis import initreport, keepalivereport
 from coldbench.analysis.console import slo_number
@@ -38,39 +39,91 @@ def _no_data(ax, what: str) -> None:
     ax.text(0.5, 0.5, what, ha="center", va="center", transform=ax.transAxes, color="#555")
 
 
+# Above this many warm requests a scatter is a blot that takes minutes to draw: they
+# are drawn as a density instead (every one counted). Cold starts, failures and every
+# other class are always drawn one by one.
+DENSITY_ABOVE = 20_000
+CDF_POINTS = 4_000  # a CDF's shape, plus its top CDF_TAIL values exactly
+CDF_TAIL = 1_000
+
+
 def plot_latency_over_time(a: Analysis) -> Figure:
     df, t0 = a.joined, _t0(a)
     fig, ax = plt.subplots(figsize=(11, 3.6))
     for start, stage in a.run.idle_windows():
         ax.axvspan(start, start + stage, color="#eee", label="_idle")
+    dense = False
     for cls, group in df.groupby("class"):
+        x, y = group["start_time"] - t0, group["e2e_ms"]
+        if cls == "warm" and len(group) > DENSITY_ABOVE:
+            dense = True
+            positive = y > 0
+            ax.hexbin(
+                x[positive], y[positive], yscale="log", gridsize=(220, 50), bins="log",
+                cmap="Blues", mincnt=1, linewidths=0, zorder=1,
+            )  # fmt: skip
+            ax.scatter(
+                [],
+                [],
+                s=30,
+                marker="h",
+                color=COLORS["warm"],
+                label=f"warm ({len(group)}, density)",
+            )
+            continue
         ax.scatter(
-            group["start_time"] - t0,
-            group["e2e_ms"],
+            x,
+            y,
             s=6 if cls == "warm" else 18,
             color=COLORS.get(cls, "k"),
             label=f"{cls} ({len(group)})",
             alpha=0.7,
+            zorder=2,
         )
+    failed = df[df["failed"]]
+    if len(failed):
+        ax.scatter(
+            failed["start_time"] - t0, failed["e2e_ms"].clip(lower=0.1), s=14, marker="x",
+            color="k", label=f"failed ({len(failed)})", zorder=3,
+        )  # fmt: skip
     ax.set(yscale="log", xlabel="seconds since start", ylabel="end-to-end ms")
     ax.legend(loc="upper right", fontsize=8)
     return figure(
         fig,
-        "End-to-end latency of every request; cold starts in red, idle gaps shaded. "
-        "Look for red clusters right after each gap: that is what users wait for.",
+        "End-to-end latency of every request; cold starts in red, failures as black crosses, "
+        "idle gaps shaded. Look for red clusters right after each gap: that is what users "
+        "wait for."
+        + (
+            f" Warm requests (more than {DENSITY_ABOVE:,}) are drawn as a density: the "
+            "darker the cell, the more requests."
+            if dense
+            else ""
+        ),
     )
+
+
+def cdf_points(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Points of the empirical CDF of ``values`` to draw: all of them when few, else
+    :data:`CDF_POINTS` spread evenly plus the top :data:`CDF_TAIL` exactly (where the
+    tail's steps are the story). Each drawn point is exact."""
+    ordered = np.sort(values)
+    n = ordered.size
+    if n <= CDF_POINTS + CDF_TAIL:
+        index = np.arange(n)
+    else:
+        index = np.unique(
+            np.concatenate(
+                [np.linspace(0, n - 1, CDF_POINTS).astype(np.int64), np.arange(n - CDF_TAIL, n)]
+            )
+        )
+    return ordered[index], (index + 1) / n
 
 
 def plot_cdf(a: Analysis) -> Figure:
     fig, ax = plt.subplots(figsize=(7, 3.6))
     for cls, group in a.joined.groupby("class"):
-        values = np.sort(group["e2e_ms"].to_numpy())
-        ax.plot(
-            values,
-            np.arange(1, len(values) + 1) / len(values),
-            color=COLORS.get(cls, "k"),
-            label=cls,
-        )
+        x, y = cdf_points(group["e2e_ms"].to_numpy())
+        ax.plot(x, y, color=COLORS.get(cls, "k"), label=cls)
     ax.set(xscale="log", xlabel="end-to-end ms (log)", ylabel="fraction of requests")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -169,18 +222,21 @@ def plot_environments(a: Analysis) -> Figure:
     frame = frame.assign(end_time=frame["start_time"] + frame["e2e_ms"] / 1000)
     spans = frame.groupby("env").agg(first=("start_time", "min"), last=("end_time", "max"))
     spans = spans.sort_values("first")
-    for i, (_, row) in enumerate(spans.iterrows()):
-        # A marker at each end: an environment that served one request is a point, not
-        # a line of zero length that no one would see.
-        bottom.plot(
-            [row["first"] - t0, row["last"] - t0], [i, i], color="#1f77b4", lw=2, marker="|"
-        )
+    # One line per environment, a marker at each end: an environment that served one
+    # request is a point, not a line of zero length that no one would see.
+    first, last = spans["first"].to_numpy() - t0, spans["last"].to_numpy() - t0
+    rows = np.arange(len(spans))
+    segments = list(np.stack([np.c_[first, rows], np.c_[last, rows]], axis=1))
+    bottom.add_collection(LineCollection(segments, colors="#1f77b4", lw=2))
+    bottom.scatter(np.r_[first, last], np.r_[rows, rows], marker="|", color="#1f77b4", s=20)
+    bottom.autoscale_view()
     if spans.empty:
         _no_data(bottom, "no environment ids (no probe and no REPORT records)")
     seconds = np.arange(0, np.ceil(df["start_time"].max() - t0) + 1)
-    alive = [
-        int(((spans["first"] - t0 < s + 1) & (spans["last"] - t0 >= s)).sum()) for s in seconds
-    ]
+    # In use in second s: began before s + 1 and ended at or after s (a running count).
+    began = np.searchsorted(np.sort(first), seconds + 1, side="left")
+    ended = np.searchsorted(np.sort(last), seconds, side="left")
+    alive = began - ended
     top.step(seconds, alive, where="post", label="environments in use (requests)")
     metrics = a.run_dir / "metrics.csv"
     _overlay_metric(top, metrics, "ConcurrentExecutions", t0)

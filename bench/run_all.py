@@ -16,6 +16,7 @@ import bench_analysis
 import bench_init_profile
 import bench_local_lambda
 import bench_locust_user
+import bench_recorder
 import bench_variants
 
 
@@ -26,6 +27,7 @@ def main() -> None:
         "local": bench_local_lambda.main,
         "variants": bench_variants.main,
         "user": bench_locust_user.main,
+        "recorder": bench_recorder.main,
         "analysis": bench_analysis.main,
         "init-profile": bench_init_profile.main,
     }

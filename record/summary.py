@@ -204,6 +204,9 @@ class Summary:
     order: str = ""
     blocks: int = 0
     plan: str = ""  # the interleaved comparison it was part of: compared round by round
+    # Requests recorded by each Locust process ("local" when it ran alone): a
+    # distributed run's evidence that every worker's rows arrived.
+    workers: Mapping[str, int] = field(default_factory=dict)
     # Records of other stages, carried as written in run.json.
     environments: Mapping[str, Any] = field(default_factory=dict)
     collection: Mapping[str, Any] = field(default_factory=dict)

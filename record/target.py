@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -74,6 +76,9 @@ class Target:
     account_id: str = ""
     function: FunctionSnapshot = field(default_factory=FunctionSnapshot)
     owner_pid: int = 0  # local: the process serving the target; the file is its own
+    owner_host: str = (
+        ""  # local: the machine of owner_pid (this_host()); a pid elsewhere means nothing
+    )
     existing: bool = False  # AWS: a function coldbench did not create and must not change
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,7 +116,7 @@ def read_target(path: Path | str | None = None) -> Target:
     except json.JSONDecodeError as exc:
         raise TargetError(f"{path} is not valid JSON: {exc}") from exc
     if not target_alive(target):
-        if target.owner_pid and not _pid_alive(target.owner_pid):
+        if _owned_here(target) and target.owner_pid and not _pid_alive(target.owner_pid):
             path.unlink(missing_ok=True)
         raise TargetError(
             f"the local target in {path} ({target.url}) is no longer running: {_START_ONE}"
@@ -127,10 +132,15 @@ _START_ONE = (
 
 def target_alive(target: Target, timeout_s: float = 2.0) -> bool:
     """A local target is alive while its process runs and its control API answers; an
-    AWS target is taken as alive (what stands there is ``coldbench status``'s to say)."""
+    AWS target is taken as alive (what stands there is ``coldbench status``'s to say).
+
+    From another machine (a distributed worker given a copy of the file) the owner's
+    process cannot be looked up and its control API, on the owner's loopback, cannot
+    be reached: there the target is alive while its Function URL accepts connections.
+    """
     if target.kind != "local":
         return True
-    if target.owner_pid and not _pid_alive(target.owner_pid):
+    if _owned_here(target) and target.owner_pid and not _pid_alive(target.owner_pid):
         return False
     if not target.control_url:
         return True  # a description written by hand: nothing to check it against
@@ -138,6 +148,29 @@ def target_alive(target: Target, timeout_s: float = 2.0) -> bool:
         with urllib.request.urlopen(target.control_url + "status", timeout=timeout_s):
             return True
     except OSError:
+        return _accepts(target.url, timeout_s)
+
+
+def this_host() -> str:
+    """This machine, as a target file names its owner's: host name and boot id."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        boot = ""
+    return f"{socket.gethostname()}/{boot}"
+
+
+def _owned_here(target: Target) -> bool:
+    return target.owner_host in ("", this_host())
+
+
+def _accepts(url: str, timeout_s: float) -> bool:
+    """Whether something listens at the URL's host and port (a connection, no request)."""
+    parts = urllib.parse.urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=timeout_s):
+            return True
+    except (OSError, ValueError):
         return False
 
 

@@ -40,7 +40,7 @@ from coldbench.infra.packaging import (
     unpack,
 )
 from coldbench.record.config import Config
-from coldbench.record.target import FunctionSnapshot, Target
+from coldbench.record.target import FunctionSnapshot, Target, this_host
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +201,7 @@ class LocalLambda:
             control_url=f"http://127.0.0.1:{control_port}/",
             account_id=LOCAL_ACCOUNT_ID,
             owner_pid=os.getpid(),
+            owner_host=this_host(),
             function=FunctionSnapshot(
                 variant=fn.variant,
                 handler=handler,

@@ -64,3 +64,36 @@ def test_a_request_just_after_a_gap_is_not_drawn_inside_it():
     series = timeseries(frame([t0 + 0.1, t0 + 39.0]), t0)
     assert series.loc[series["requests"] > 0, "t_s"].tolist() == [0, 39]
     assert series.loc[series["t_s"].between(1, 38), "requests"].eq(0).all()
+
+
+def test_many_warm_requests_are_a_density_and_every_cold_start_and_failure_still_shows(
+    tmp_path, monkeypatch
+):
+    """Above DENSITY_ABOVE warm requests the latency plot draws them as a density, yet
+    each cold start stays a red marker and each failure a black cross; the CDF draws a
+    bounded number of exact points."""
+    run_dir = generate(tmp_path / "run", 3000, seconds=60, env_every=300)  # 10 cold starts
+    a = analyse(run_dir, build_config({}), reports_root=tmp_path / "reports")
+    a.joined.loc[a.joined.index[[5, 2500]], "failed"] = True
+    monkeypatch.setattr(render, "DENSITY_ABOVE", 500)
+    drawn = []
+    real_figure = render.figure
+    monkeypatch.setattr(
+        render, "figure", lambda fig, caption: drawn.append(fig) or real_figure(fig, caption)
+    )
+    shown = render.plot_latency_over_time(a)
+    (ax,) = drawn[0].axes
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "warm (2990, density)" in labels and "cold (10)" in labels and "failed (2)" in labels
+    assert "density" in shown.caption
+    points = [len(c.get_offsets()) for c in ax.collections if c.get_label() == "cold (10)"]
+    assert points == [10], "every cold start is its own marker"
+    assert pixels_of(shown, render.COLORS["cold"], 0.3) > 10
+
+    monkeypatch.setattr(render, "CDF_POINTS", 100)
+    monkeypatch.setattr(render, "CDF_TAIL", 50)
+    values = np.random.default_rng(1).exponential(10, 5000)
+    x, y = render.cdf_points(values)
+    assert len(x) <= 150 and x[-1] == values.max() and y[-1] == 1.0
+    ordered = np.sort(values)
+    assert np.all(ordered[np.round(y * 5000).astype(int) - 1] == x), "each drawn point is exact"

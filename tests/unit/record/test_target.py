@@ -77,3 +77,33 @@ def test_recycle_of_a_dead_target_is_a_clear_error_not_a_traceback(tmp_path, mon
     write_target(local(2**22 + 12345, "http://127.0.0.1:9/"))
     assert main(["recycle"]) == 2
     assert "no longer running" in capsys.readouterr().err
+
+
+def test_a_copy_of_a_local_target_on_another_machine_is_checked_by_its_url(tmp_path):
+    """A distributed worker holds a copy of the master's target file: the owner's pid
+    means nothing there and its control API sits on the owner's loopback. The target is
+    alive while its Function URL accepts connections, and the copy is never deleted."""
+    import socket
+
+    from coldbench.record.errors import TargetError
+    from coldbench.record.target import Target, read_target, write_target
+
+    listening = socket.create_server(("127.0.0.1", 0))
+    closed = socket.create_server(("127.0.0.1", 0))
+    closed_port = closed.getsockname()[1]
+    closed.close()
+    try:
+        remote = Target(
+            "local", f"http://127.0.0.1:{listening.getsockname()[1]}/", "NONE", "us-east-1", "f",
+            control_url=f"http://127.0.0.1:{closed_port}/", owner_pid=2**22 + 7,
+            owner_host="another-machine/0000",
+        )  # fmt: skip
+        path = write_target(remote, tmp_path / "target.json")
+        assert read_target(path).url == remote.url
+        gone = Target(**{**remote.to_dict(), "url": f"http://127.0.0.1:{closed_port}/"})
+        write_target(gone, path)
+        with pytest.raises(TargetError, match="no longer running"):
+            read_target(path)
+        assert path.exists(), "a copy owned elsewhere is not this machine's to delete"
+    finally:
+        listening.close()
