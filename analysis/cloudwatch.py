@@ -2,13 +2,15 @@
 
 The same boto3 code reads AWS and the local Lambda's CloudWatch endpoint. Retries are
 botocore's adaptive mode alone (throttling and transient errors, with client-side rate
-limiting); a call that still fails raises. Long windows are split into slices read in
-parallel.
+limiting); a call that still fails raises. Long spans are cut into time windows read
+in parallel, each as it completes (:func:`read_windows`), so a collection can keep what
+it has read.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +35,7 @@ METRICS = (
 )
 RETRIES = BotoConfig(retries={"mode": "adaptive", "max_attempts": 10})
 _SLICES = 4
+WORKERS = 4  # windows read at once: FilterLogEvents has a per-account, per-region TPS quota
 
 
 def client(target: Target, service: str) -> Any:
@@ -63,6 +66,61 @@ def _events(logs, log_group: str, start_ms: int, end_ms: int, pattern: str):
         yield from page.get("events", [])
 
 
+Window = tuple[int, int]  # [start_ms, end_ms) of log event timestamps
+
+
+def windows_of(start_ms: int, end_ms: int, window_ms: int) -> list[Window]:
+    """[start_ms, end_ms) cut into windows of ``window_ms`` (the last one shorter)."""
+    return [(s, min(s + window_ms, end_ms)) for s in range(start_ms, end_ms, window_ms)]
+
+
+def read_reports(logs, log_group: str, pattern: str, window: Window) -> tuple[list[dict], int]:
+    """The REPORT records of one window (every page), and the count of skipped events."""
+    records, skipped = [], 0
+    for event in _events(logs, log_group, window[0], window[1], pattern):
+        record = parse_report(event["message"])
+        if record is None:
+            skipped += 1
+            continue
+        record["timestamp"] = event["timestamp"]
+        record["log_stream"] = event.get("logStreamName", "")
+        records.append(record)
+    return records, skipped
+
+
+def read_windows(
+    logs, log_group: str, pattern: str, windows: list[Window], workers: int = WORKERS
+) -> Iterator[tuple[Window, list[dict], int]]:
+    """Each window's REPORT records as its read completes, ``workers`` windows at once
+    (one client: botocore's adaptive mode paces them all against the account's quota).
+    When a read fails, windows not yet begun are not read, the windows already read are
+    still handed over, and then the error is raised.
+
+    Raises:
+        ClientError: a window could not be read even after botocore's retries.
+    """
+    if not windows:
+        return
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(windows)))
+    futures = {pool.submit(read_reports, logs, log_group, pattern, w): w for w in windows}
+    failure: BaseException | None = None
+    try:
+        for future in as_completed(futures):
+            try:
+                records, skipped = future.result()
+            except BaseException as exc:  # raised again below, once the reads done are handed over
+                if failure is None:
+                    failure = exc
+                    for waiting in futures:
+                        waiting.cancel()
+                continue
+            yield futures[future], records, skipped  # every window read is handed over
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if failure is not None:
+        raise failure
+
+
 def fetch_reports(
     logs, log_group: str, pattern: str, start_ms: int, end_ms: int, slices: int = _SLICES
 ) -> tuple[dict[str, dict], int]:
@@ -72,28 +130,14 @@ def fetch_reports(
         ClientError: a slice could not be read even after botocore's retries.
     """
     step = max(1, (end_ms - start_ms) // slices + 1)
-    windows = [(s, min(s + step, end_ms)) for s in range(start_ms, end_ms, step)]
-
-    def fetch(window: tuple[int, int]) -> tuple[list[dict], int]:
-        records, skipped = [], 0
-        events = _events(logs, log_group, window[0], window[1], pattern)
-        for event in events:
-            record = parse_report(event["message"])
-            if record is None:
-                skipped += 1
-                continue
-            record["timestamp"] = event["timestamp"]
-            record["log_stream"] = event.get("logStreamName", "")
-            records.append(record)
-        return records, skipped
-
     found: dict[str, dict] = {}
     skipped = 0
-    with ThreadPoolExecutor(max_workers=len(windows)) as pool:
-        for records, skipped_here in pool.map(fetch, windows):
-            skipped += skipped_here
-            for record in records:
-                found[record["request_id"]] = record
+    for _, records, skipped_here in read_windows(
+        logs, log_group, pattern, windows_of(start_ms, end_ms, step), workers=slices
+    ):
+        skipped += skipped_here
+        for record in records:
+            found[record["request_id"]] = record
     return found, skipped
 
 

@@ -1,7 +1,11 @@
 """``coldbench collect``: a run's REPORT records and ``AWS/Lambda`` metrics into its folder.
 
 Logs arrive late on AWS, so collection reads again until the records cover the run's
-invocations or stop growing, bounded by ``wait_s``, with a progress line. What it found
+invocations or stop growing, bounded by ``wait_s``, with a progress line and an
+estimate of the time left. The run's span is read a minute at a time, several minutes
+at once; a minute read once the ingestion lag has passed is kept
+(:mod:`checkpoint`), so a killed ``collect`` resumes where it stopped and each polling
+round reads only the minutes still open. What it found
 is written to ``platform.jsonl`` and ``metrics.csv``, and how complete it is to
 ``run.json`` (``collection``). Reading CloudWatch is :mod:`cloudwatch`'s job.
 """
@@ -17,13 +21,15 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from coldbench.analysis.checkpoint import Checkpoint
 from coldbench.analysis.cloudwatch import (
     client,
     fetch_init_records,
     fetch_logs_dropped,
     fetch_metrics,
     fetch_profile_events,
-    fetch_reports,
+    read_windows,
+    windows_of,
 )
 from coldbench.analysis.errors import CollectError
 from coldbench.analysis.initprofile import parse_events
@@ -39,6 +45,8 @@ from coldbench.record.rundir import (
     reached_function,
 )
 from coldbench.record.target import Target
+
+WINDOW_MS = 60_000  # REPORT records are read (and kept for a resumed collect) a minute at a time
 
 
 @dataclass(frozen=True)
@@ -87,17 +95,35 @@ def collect(
     dropped = {"events": 0, "bytes": 0, "reports": 0, "records": 0}
     skipped, last_count, last_growth, error = 0, -1, time.monotonic(), ""
     others: dict[str, dict] = {}
+    windows = windows_of(start_ms, end_ms, WINDOW_MS)
+    checkpoint = Checkpoint(run_dir, target.log_group, pattern)
+    final = checkpoint.load(windows)  # read for good by an earlier collect
+    if final and bar:
+        print(
+            f"collect: resuming: {len(final)}/{len(windows)} windows already read", file=sys.stderr
+        )
+    latest: dict = {}
+    began = time.monotonic()
     try:
         while True:
-            found, skipped = fetch_reports(logs, target.log_group, pattern, start_ms, end_ms)
+            read_at_ms = time.time() * 1000
+            pending = [w for w in windows if w not in final]
+            for window, records, skipped_here in read_windows(
+                logs, target.log_group, pattern, pending
+            ):
+                latest[window] = (records, skipped_here)
+                if read_at_ms - window[1] >= 2 * settle_s * 1000:  # past the ingestion lag
+                    checkpoint.keep(window, records, skipped_here)
+                    final[window] = latest.pop(window)
+            found, skipped = _records({**latest, **final})
             found, others = _split_by_run(found, run)
             if len(found) != last_count:
                 last_count, last_growth = len(found), time.monotonic()
             if bar:
-                bar.update(len(found))
+                bar.update(len(found), _estimate(len(found), expected, time.monotonic() - began))
             covered = expected > 0 and len(found) >= expected
             settled = time.monotonic() - last_growth >= settle_s
-            if covered or settled or time.monotonic() >= deadline:
+            if covered or settled or time.monotonic() >= deadline or len(final) == len(windows):
                 break
             time.sleep(1.0 if target.kind == "local" else 10.0)
         dropped = fetch_logs_dropped(logs, target.log_group, start_ms, end_ms)
@@ -159,6 +185,29 @@ def collect(
             file=sys.stderr,
         )
     return CollectResult(len(found), expected, skipped, complete, metrics_rows, dropped)
+
+
+def _records(windows: dict) -> tuple[dict[str, dict], int]:
+    """Every window's REPORT records by request id, and their skipped events."""
+    found, skipped = {}, 0
+    for records, skipped_here in windows.values():
+        skipped += skipped_here
+        for record in records:
+            found[record["request_id"]] = record
+    return found, skipped
+
+
+def _estimate(found: int, expected: int, elapsed_s: float) -> str:
+    """``, 1,234/s, about 3 min left`` from the rate so far (nothing until it has one)."""
+    if found <= 0 or elapsed_s <= 0 or found >= expected:
+        return ""
+    rate = found / elapsed_s
+    left = (expected - found) / rate
+    return (
+        f", {rate:,.0f}/s, about {left / 60:.0f} min left"
+        if left >= 60
+        else f", {rate:,.0f}/s, about {left:.0f} s left"
+    )
 
 
 def _write_platform(path: Path, found: dict[str, dict]) -> None:

@@ -274,3 +274,85 @@ def test_reports_of_invocations_before_the_run_are_counted_apart(tmp_path, moto_
     assert run.collection is not None and run.collection.other_records == 1
     joined = [json.loads(line)["request_id"] for line in (run_dir / "platform.jsonl").open()]
     assert early not in joined
+
+
+def _old_run(tmp_path, endpoint, group, count):
+    """A run that ended five minutes ago: its REPORT records spread over eight one-minute
+    windows of the log group, all past the ingestion lag."""
+    now = time.time()
+    started, ended = now - 600, now - 300
+    ids = [f"{i:08x}-aaaa-4aaa-8aaa-{i:012x}" for i in range(count)]
+    run_dir = make_run(tmp_path, endpoint, group, "Text", ids, "old")
+    record = RunRecord.read(run_dir)
+    import dataclasses
+
+    dataclasses.replace(record, started_ms=int(started * 1000), ended_ms=int(ended * 1000)).write()
+    logs = local_aws_client("logs", endpoint)
+    logs.create_log_group(logGroupName=group)
+    logs.create_log_stream(logGroupName=group, logStreamName="s")
+    at = [int((started + (ended - started) * i / count) * 1000) for i in range(count)]
+    logs.put_log_events(
+        logGroupName=group,
+        logStreamName="s",
+        logEvents=[
+            {"timestamp": t, "message": f"REPORT RequestId: {rid}\tDuration: 1.00 ms\t"
+             "Billed Duration: 1 ms\tMemory Size: 128 MB\tMax Memory Used: 40 MB\t"}
+            for t, rid in zip(at, ids, strict=True)
+        ],
+    )  # fmt: skip
+    put_invocations(endpoint, "old", count, started + 10)
+    return run_dir, ids
+
+
+@pytest.mark.parametrize("stopped_by", ["throttling", "ctrl-c"])
+def test_a_collect_stopped_midway_resumes_where_it_stopped(
+    tmp_path, moto_server, monkeypatch, stopped_by
+):
+    """Throttling that outlasts the retries (injected in front of moto), or Ctrl-C,
+    stops a collect after three windows; the windows read are kept, and the next collect
+    reads only the others and ends complete."""
+    from coldbench.analysis import collect as collect_module
+
+    group = f"/aws/lambda/resume-{stopped_by}"
+    run_dir, ids = _old_run(tmp_path, moto_server, group, 40)
+    reads: list[int] = []
+    allowed = [3]
+    real_client = collect_module.client
+
+    def counted_client(target, service):
+        made = real_client(target, service)
+
+        def before(params, **kwargs):
+            call = json.loads(params["body"])  # the request as it would be sent
+            if call.get("filterPattern") != '"REPORT RequestId"':
+                return None
+            with lock:
+                if allowed[0] <= 0:
+                    if stopped_by == "ctrl-c":
+                        raise KeyboardInterrupt
+                    error = {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}
+                    return (type("R", (), {"status_code": 400, "headers": {}})(), error)
+                allowed[0] -= 1
+                reads.append(call["startTime"])
+            return None
+
+        made.meta.events.register("before-call.cloudwatch-logs.FilterLogEvents", before)
+        return made
+
+    lock = threading.Lock()
+    monkeypatch.setattr(collect_module, "client", counted_client)
+    raised = CollectError if stopped_by == "throttling" else KeyboardInterrupt
+    with pytest.raises(raised):
+        collect(run_dir, wait_s=20, settle_s=1, progress=False)
+    kept = sorted((run_dir / ".collect").glob("reports-*.json"))
+    assert len(kept) == 3 and len(reads) == 3
+
+    first_reads = list(reads)
+    reads.clear()
+    allowed[0] = 100
+    result = collect(run_dir, wait_s=20, settle_s=1, progress=False)
+    assert result.complete and result.records == 40
+    assert not set(reads) & set(first_reads), "a window kept is never read again"
+    assert len(reads) == 8 - 3
+    records = [json.loads(line) for line in (run_dir / "platform.jsonl").open()]
+    assert sorted(r["request_id"] for r in records) == sorted(ids)
