@@ -65,16 +65,15 @@ class _Env:
 
 
 def _environments(df: pd.DataFrame) -> dict[str, _Env]:
+    """Each environment's request starts and ends, in time order (``df`` is sorted)."""
+    starts, ends = df["start_time"].to_numpy(), df["end_time"].to_numpy()
+    fatal = df["fatal"].to_numpy()
     found: dict[str, _Env] = {}
-    for key, start, end, fatal in zip(
-        df["env"], df["start_time"], df["end_time"], df["fatal"], strict=True
-    ):
-        if not key:
-            continue
-        env = found.setdefault(key, _Env())
-        env.starts.append(start)
-        env.ends.append(end)
-        env.fatal_end = bool(fatal)  # rows come in time order: the last one decides
+    groups = df.groupby("env", sort=False).indices
+    for key, rows in sorted(groups.items(), key=lambda item: item[1][0]):  # first seen first
+        if key:
+            # rows come in time order: the last one decides how the environment ended
+            found[key] = _Env(starts[rows].tolist(), ends[rows].tolist(), bool(fatal[rows[-1]]))
     return found
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -263,3 +264,42 @@ def test_requests_the_load_cut_short_are_neither_failures_nor_unanswered(tmp_pat
     assert summary.cancelled == 1 and summary.failures == 0 and summary.failure_rate == 0.0
     assert summary.errors == {} and summary.unanswered == 0
     assert all(v.ok for v in summary.slo if v.name == "error_rate")
+
+
+def test_request_files_read_columnar_keep_quoted_newlines_and_drop_a_torn_last_row(tmp_path):
+    """The fast reader types numbers as it reads; an error text holding a comma and a
+    newline stays one field, a torn last row is dropped, and a number column holding
+    text falls back to the text reader (that value becomes missing, the row stays)."""
+    import csv
+
+    from coldbench.analysis.join import load_requests
+    from coldbench.record.rundir import REQUEST_COLUMNS
+
+    def write(path, rows, tail=""):
+        with path.open("w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(REQUEST_COLUMNS)
+            for values in rows:
+                row = dict.fromkeys(REQUEST_COLUMNS, "") | values
+                writer.writerow([row[c] for c in REQUEST_COLUMNS])
+            f.write(tail)
+
+    base = {"start_time": 1.5, "e2e_ms": 3, "status": 200, "ok": 1}
+    run = tmp_path / "a"
+    run.mkdir()
+    write(
+        run / "requests.csv",
+        [
+            base | {"request_id": "x", "error": "boom,\nline two", "ok": 0},
+            base | {"request_id": "y"},
+        ],
+        tail="1.7,4,GET",
+    )
+    df = load_requests(run)
+    assert df["request_id"].tolist() == ["x", "y"]
+    assert df.loc[0, "error"] == "boom,\nline two" and df["e2e_ms"].dtype == "float64"
+    other = tmp_path / "b"
+    other.mkdir()
+    write(other / "requests.csv", [base | {"request_id": "z", "seq": "n/a"}])
+    df = load_requests(other)
+    assert df["request_id"].tolist() == ["z"] and np.isnan(df.loc[0, "seq"])
