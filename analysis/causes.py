@@ -27,6 +27,7 @@ to an environment that was merely unused.
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -99,39 +100,92 @@ def infer(df: pd.DataFrame, recycles: Sequence[tuple[float, float]] = ()) -> pd.
     warm_times = frame.loc[frame["class"] == "warm", "start_time"]
     first_warm = float(warm_times.min()) if len(warm_times) else np.inf
     used: set[str] = set()  # gone environments already explaining a cold start
-    retired = [_retired_by(envs, r) for r in recycles]
-    for index, row in frame[frame["class"].isin(["cold", "proactive"])].iterrows():
-        if row["class"] == "proactive":
+    retired = [_Queue(_retired_by(envs, r)) for r in recycles]
+    crashed, idle = _Gone(envs, fatal=True), _Gone(envs, fatal=False)
+    rows = frame[frame["class"].isin(["cold", "proactive"])]
+    for index, cls, t, own in zip(
+        rows.index, rows["class"], rows["start_time"], rows["env"], strict=True
+    ):
+        if cls == "proactive":
             causes[index] = "proactive"
             continue
-        causes[index] = _cause(row, envs, recycles, retired, used, first_warm)
+        causes[index] = _cause(t, own, envs, recycles, retired, crashed, idle, used, first_warm)
     return causes
+
+
+class _Queue:
+    """Environments in a fixed order, each handed out once (skipping those already used)."""
+
+    def __init__(self, keys: list[str]):
+        self.keys, self.next = keys, 0
+
+    def take(self, used: set[str]) -> str | None:
+        while self.next < len(self.keys) and self.keys[self.next] in used:
+            self.next += 1
+        if self.next == len(self.keys):
+            return None
+        key = self.keys[self.next]
+        used.add(key)
+        return key
+
+
+class _Gone:
+    """Environments that served and are gone by a time, ``fatal`` ones (last invocation
+    crashed or timed out: gone when it ended) or the others (gone once idle past their
+    last request), handed out in the order they were first seen, each once. Cold
+    starts come in time order, so each environment enters once: linear in the run."""
+
+    def __init__(self, envs: dict[str, _Env], fatal: bool):
+        self.fatal = fatal
+        self.ending = sorted(
+            (e.last_end, order, key)
+            for order, (key, e) in enumerate(envs.items())
+            if e.fatal_end == fatal
+        )
+        self.entered = 0
+        self.ready: list[tuple[int, str]] = []  # (first-seen order, key), a heap
+
+    def take(self, t: float, own: str, used: set[str]) -> str | None:
+        while self.entered < len(self.ending):
+            end, order, key = self.ending[self.entered]
+            if end > t or (end == t and not self.fatal):  # idle: gone strictly before t
+                break
+            heapq.heappush(self.ready, (order, key))
+            self.entered += 1
+        held = []
+        found = None
+        while self.ready:
+            order, key = heapq.heappop(self.ready)
+            if key in used:
+                continue  # explained an earlier cold start: gone for good
+            if key == own:
+                held.append((order, key))
+                continue
+            found = key
+            break
+        for item in held:
+            heapq.heappush(self.ready, item)
+        if found is not None:
+            used.add(found)
+        return found
 
 
 def _retired_by(envs: dict[str, _Env], recycle: tuple[float, float]) -> list[str]:
     began = recycle[0]
-    return [k for k, e in envs.items() if e.first < began and not any(s >= began for s in e.starts)]
+    return [k for k, e in envs.items() if e.first < began and e.starts[-1] < began]
 
 
-def _cause(row, envs, recycles, retired, used, first_warm: float) -> str:
-    t, own = row["start_time"], row["env"]
+def _cause(t, own, envs, recycles, retired, crashed, idle, used, first_warm: float) -> str:
     for (began, _), gone in zip(recycles, retired, strict=True):
-        if began <= t:
-            free = [k for k in gone if k not in used and k != own]
-            if free:
-                used.add(free[0])
-                return "recycle"
-    for key, e in envs.items():
-        if key != own and key not in used and e.fatal_end and e.last_end <= t:
-            used.add(key)
-            return "after_error"
-    for key, e in envs.items():
-        if key != own and key not in used and e.last_end < t and e.first < t:
-            used.add(key)
-            return "idle_eviction"
+        if began <= t and gone.take(used) is not None:
+            return "recycle"
+    if crashed.take(t, own, used) is not None:
+        return "after_error"
+    if idle.take(t, own, used) is not None:
+        return "idle_eviction"
     if t < first_warm:
         return "first"
-    alive = [e for k, e in envs.items() if k != own and e.first < t < e.last_end]
+    alive = (e for k, e in envs.items() if k != own and e.first < t < e.last_end)
     return "unexplained" if any(not e.busy_at(t) for e in alive) else "scale_out"
 
 
