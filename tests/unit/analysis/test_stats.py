@@ -24,3 +24,29 @@ def test_grouped_percentiles_are_numpys_for_every_group(pairs):
         group = values[keys == key]
         assert p50[i] == np.percentile(group, 50)
         assert p99[i] == np.percentile(group, 99)
+
+
+def test_a_generated_runs_summary_percentiles_are_numpys_on_the_known_values(tmp_path):
+    """Exactness against ground truth: the generator's own rows (read back as written)
+    give every class's and phase's percentiles, equal to numpy's to the last bit, and
+    every second's p50/p99 in the time series."""
+    import pandas as pd
+
+    from coldbench.analysis.summary import analyse
+    from coldbench.analysis.synthetic import generate
+    from coldbench.record.config import build_config
+
+    run_dir = generate(tmp_path / "run", 20_000, seconds=120, env_every=97, seed=5)
+    truth = pd.read_csv(run_dir / "requests.csv")
+    result = analyse(run_dir, build_config({}), reports_root=tmp_path / "reports")
+    cold = truth["cold"] == 1
+    for cls, rows in (("cold", truth[cold]), ("warm", truth[~cold])):
+        found = result.summary.of(cls).e2e_ms
+        assert found.count == len(rows)
+        for name, q in (("p50", 50), ("p90", 90), ("p95", 95), ("p99", 99), ("p999", 99.9)):
+            assert getattr(found, name) == np.percentile(rows["e2e_ms"], q), (cls, name)
+    series = result.series.set_index("t_s")
+    seconds = np.floor(truth["start_time"] - result.run.started_ms / 1000).astype(int)
+    for second, rows in truth.groupby(seconds):
+        assert series.loc[second, "p50_ms"] == np.percentile(rows["e2e_ms"], 50)
+        assert series.loc[second, "p99_ms"] == np.percentile(rows["e2e_ms"], 99)
