@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -139,16 +140,14 @@ class FunctionSpec:
         return [str(self.runtime_dir)] if self.runtime_dir else RUNTIME_PATHS
 
 
+_MEMORY = re.compile(rb"VmHWM:\s+(\d+).*?VmRSS:\s+(\d+)", re.S)  # VmRSS follows VmHWM
+
+
 def read_memory_kb(status: bytes) -> tuple[int, int]:
-    """Peak (VmHWM) and current (VmRSS) resident memory in kB from a /proc status text."""
-    peak = current = 0
-    for line in status.splitlines():
-        if line.startswith(b"VmHWM:"):
-            peak = int(line.split()[1])
-        elif line.startswith(b"VmRSS:"):
-            current = int(line.split()[1])
-            break  # VmRSS follows VmHWM
-    return peak, current
+    """Peak (VmHWM) and current (VmRSS) resident memory in kB from a /proc status text
+    (read on every invocation: one regular-expression search, not a parse of each line)."""
+    found = _MEMORY.search(status)
+    return (int(found[1]), int(found[2])) if found else (0, 0)
 
 
 class Environment:
@@ -178,6 +177,7 @@ class Environment:
         self.frozen = False
         self._freeze_timer: asyncio.TimerHandle | None = None
         self._status_fd: int | None = None  # /proc/<pid>/status, kept open: one pread
+        self._children_fd: int | None = None  # /proc/<pid>/task/<pid>/children, the same
         self._peak_mb = 1
         self.retire = False  # recycle: do not return to the pool
         self.telemetry_fd: int | None = None  # read end of the framed log channel
@@ -348,9 +348,10 @@ class Environment:
 
     def close(self) -> None:
         """Release what the environment holds once its process has exited."""
-        if self._status_fd is not None:
-            os.close(self._status_fd)
-            self._status_fd = None
+        for fd in (self._status_fd, self._children_fd):
+            if fd is not None:
+                os.close(fd)
+        self._status_fd = self._children_fd = None
         if self.tmp_dir is not None:
             shutil.rmtree(self.tmp_dir, ignore_errors=True)
             self.tmp_dir = None
@@ -359,14 +360,16 @@ class Environment:
         """(Max Memory Used in whole MB as REPORT shows it, current RSS in MB)."""
         if self.proc is None or self.proc.returncode is not None:
             return self._peak_mb, 0.0  # gone: its peak as last seen
+        pid = self.proc.pid
         try:
             if self._status_fd is None:
-                self._status_fd = os.open(f"/proc/{self.proc.pid}/status", os.O_RDONLY)
+                self._status_fd = os.open(f"/proc/{pid}/status", os.O_RDONLY)
+                self._children_fd = os.open(f"/proc/{pid}/task/{pid}/children", os.O_RDONLY)
             peak_kb, rss_kb = read_memory_kb(os.pread(self._status_fd, 4096, 0))
+            children = os.pread(self._children_fd, 4096, 0) if self._children_fd else b""
         except (OSError, ValueError):
             return self._peak_mb, 0.0
-        # What its function started counts against the memory size too.
-        children_kb = sum(sandbox.rss_kb(pid) for pid in sandbox.children_of(self.proc.pid))
-        rss_kb += children_kb
+        if children.strip():  # what its function started counts against the memory size too
+            rss_kb += sum(sandbox.rss_kb(c) for c in sandbox.children_of(pid))
         self._peak_mb = max(self._peak_mb, -(-max(peak_kb, rss_kb) // 1024))
         return self._peak_mb, rss_kb / 1024
