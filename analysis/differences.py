@@ -45,26 +45,26 @@ class RunData:
     joined: pd.DataFrame
 
 
-def samples(data: RunData, metric: str, by: str = "block") -> tuple[np.ndarray, np.ndarray | None]:
+def samples(data: RunData, metric: str) -> tuple[np.ndarray, pd.DataFrame]:
     """The per-request values behind a metric (for cost: each invocation's cost, the
-    provisioned standing charge spread over them, in USD per million) and, when the run
-    was measured in blocks, the block (``by="round"``: the round) of each."""
+    provisioned standing charge spread over them, in USD per million), and the rows they
+    come from (for their ``block`` and ``round``, when the run was measured in blocks)."""
     df = data.joined
     if metric == COST:
         invoked = df[df["matched"]]
         cost = data.summary.cost_usd
         if invoked.empty:
-            return np.array([]), None
+            return np.array([]), invoked
         billed = invoked["billed_duration_ms"].to_numpy(dtype=float)
         rate = cost.compute / billed.sum() if billed.sum() else 0.0
         fixed = (cost.requests + cost.provisioned) / len(invoked)
-        return (billed * rate + fixed) * 1e6, _labels(invoked, by)
+        return (billed * rate + fixed) * 1e6, invoked
     cls, measure, _ = metric.split(".")
     rows = df[df["class"] == cls]
     if measure == "init_ms":
         rows = rows[rows["init_visible_ms"] > 0]
-        return rows["init_visible_ms"].to_numpy(dtype=float), _labels(rows, by)
-    return rows[measure].to_numpy(dtype=float), _labels(rows, by)
+        return rows["init_visible_ms"].to_numpy(dtype=float), rows
+    return rows[measure].to_numpy(dtype=float), rows
 
 
 def _labels(rows: pd.DataFrame, by: str) -> np.ndarray | None:
@@ -84,10 +84,9 @@ def compare_pair(baseline: RunData, run: RunData, metric: str) -> dict:
     key = (baseline.summary.run_id, run.summary.run_id, metric)
     lower, higher = ("cheaper", "dearer") if metric == COST else ("faster", "slower")
     diff = None if a is None or b is None else b - a
-    a_values, a_blocks = samples(baseline, metric, "block")
-    b_values, b_blocks = samples(run, metric, "block")
+    (a_values, a_rows), (b_values, b_rows) = samples(baseline, metric), samples(run, metric)
     ci, paired = None, False
-    a_rounds, b_rounds = samples(baseline, metric, "round")[1], samples(run, metric, "round")[1]
+    a_rounds, b_rounds = _labels(a_rows, "round"), _labels(b_rows, "round")
     same_plan = bool(baseline.summary.plan) and baseline.summary.plan == run.summary.plan
     if same_plan and a_rounds is not None and b_rounds is not None:
         # Two configurations of one interleaved plan are compared round by round.
@@ -95,7 +94,8 @@ def compare_pair(baseline: RunData, run: RunData, metric: str) -> dict:
         paired = ci is not None
         diff = estimate if paired else diff
     if ci is None:  # not one plan's, or too few rounds whose blocks give the statistic
-        ci = confidence.difference(a_values, b_values, stat, *key, blocks=(a_blocks, b_blocks))
+        blocks = (_labels(a_rows, "block"), _labels(b_rows, "block"))
+        ci = confidence.difference(a_values, b_values, stat, *key, blocks=blocks)
     return {
         "metric": metric,
         "baseline": baseline.summary.run_id,

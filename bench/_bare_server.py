@@ -1,9 +1,29 @@
-"""A bare aiohttp hello-world server: the throughput baseline. Prints its port."""
+"""A bare aiohttp hello-world server: the throughput baseline. Prints its port.
+
+Benchmarks start it in a process of its own with :func:`serving`."""
 
 import asyncio
+import contextlib
+import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 from aiohttp import web
+
+
+@contextlib.contextmanager
+def serving(prefix: list[str] | None = None) -> Iterator[str]:
+    """This server in its own process (``prefix``: e.g. a ``taskset`` pinning); yields
+    its URL, stops it after."""
+    cmd = [*(prefix or []), sys.executable, str(Path(__file__))]
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        yield f"http://127.0.0.1:{server.stdout.readline().strip()}/"
+    finally:
+        server.terminate()
+        server.wait()
 
 
 async def main() -> None:

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _bare_server import serving
 
 from coldbench.analysis.cloudwatch import logs_client
 from coldbench.analysis.platform import parse_report
@@ -83,17 +84,8 @@ def throughput_with_cpu(stack, seconds: float, connections: int) -> tuple[float,
 
 
 def bare_throughput(seconds: float, connections: int) -> float:
-    server = subprocess.Popen(
-        [sys.executable, str(HERE / "_bare_server.py")], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        port = server.stdout.readline().strip()
-        return client("concurrent", f"http://127.0.0.1:{port}/", str(seconds), str(connections))[
-            "rps"
-        ]
-    finally:
-        server.terminate()
-        server.wait()
+    with serving() as url:
+        return client("concurrent", url, str(seconds), str(connections))["rps"]
 
 
 def import_awslambdaric_ms(no_site: bool = False) -> float:

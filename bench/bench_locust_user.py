@@ -22,6 +22,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _bare_server import serving
+
 from coldbench.pipeline import LOCUSTFILE
 from coldbench.record.target import Target, write_target
 
@@ -60,38 +62,27 @@ def result(proc: subprocess.Popen, workdir: Path, name: str) -> tuple[float, flo
 
 def main(quick: bool = False) -> dict:
     users, seconds, rounds = ("8", "5", 1) if quick else ("8", "10", 9)
-    server = subprocess.Popen(
-        [*pinned(0), sys.executable, str(HERE / "_bare_server.py")],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        port = server.stdout.readline().strip()
-        url = f"http://127.0.0.1:{port}/"
-        with tempfile.TemporaryDirectory() as tmp:
-            workdir = Path(tmp)
-            target = write_target(
-                Target("local", url, "AWS_IAM", "us-east-1", "bench"), workdir / "target.json"
-            )
-            env = {**os.environ, "COLDBENCH_LOAD_WAIT_MIN_S": "0", "COLDBENCH_LOAD_WAIT_MAX_S": "0"}
-            common = [*pinned(1), sys.executable, "-m", "locust", "--headless", "--only-summary"]
-            common += ["--loglevel", "WARNING"]
-            bare_cmd = [*common, "-f", f"{HERE / '_bare_locustfile.py'},{METER}"]
-            bare_cmd += ["-H", url.rstrip("/"), "-u", users, "-r", users, "-t", seconds]
-            bares, suites = [], []
-            for index in range(rounds):
-                suite_cmd = [*common, "-f", f"{LOCUSTFILE},{METER}"]
-                suite_cmd += ["--target-file", str(target), "--run-dir", str(workdir / f"r{index}")]
-                suite_cmd += ["--shape", "constant", "--shape-users", users]
-                suite_cmd += ["--shape-spawn-rate", users, "--shape-run-time", seconds]
-                # Side by side on the same CPU: whatever slows the machine slows both.
-                bare = start(bare_cmd, workdir, env, "bare")
-                suite = start(suite_cmd, workdir, env, "suite")
-                bares.append(result(bare, workdir, "bare"))
-                suites.append(result(suite, workdir, "suite"))
-    finally:
-        server.terminate()
-        server.wait()
+    with serving(pinned(0)) as url, tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        target = write_target(
+            Target("local", url, "AWS_IAM", "us-east-1", "bench"), workdir / "target.json"
+        )
+        env = {**os.environ, "COLDBENCH_LOAD_WAIT_MIN_S": "0", "COLDBENCH_LOAD_WAIT_MAX_S": "0"}
+        common = [*pinned(1), sys.executable, "-m", "locust", "--headless", "--only-summary"]
+        common += ["--loglevel", "WARNING"]
+        bare_cmd = [*common, "-f", f"{HERE / '_bare_locustfile.py'},{METER}"]
+        bare_cmd += ["-H", url.rstrip("/"), "-u", users, "-r", users, "-t", seconds]
+        bares, suites = [], []
+        for index in range(rounds):
+            suite_cmd = [*common, "-f", f"{LOCUSTFILE},{METER}"]
+            suite_cmd += ["--target-file", str(target), "--run-dir", str(workdir / f"r{index}")]
+            suite_cmd += ["--shape", "constant", "--shape-users", users]
+            suite_cmd += ["--shape-spawn-rate", users, "--shape-run-time", seconds]
+            # Side by side on the same CPU: whatever slows the machine slows both.
+            bare = start(bare_cmd, workdir, env, "bare")
+            suite = start(suite_cmd, workdir, env, "suite")
+            bares.append(result(bare, workdir, "bare"))
+            suites.append(result(suite, workdir, "suite"))
     bare_rps, suite_rps = (statistics.median(r for r, _ in runs) for runs in (bares, suites))
     bare_cpu, suite_cpu = (statistics.median(c for _, c in runs) for runs in (bares, suites))
     per_round = sorted(b[1] / s[1] for b, s in zip(bares, suites, strict=True))

@@ -5,12 +5,12 @@ by hour, a noisy neighbour, a cache warming up) lands on B alone and reads as a
 difference between them. Interleaved (``sweep.order = "interleaved"``), each
 configuration's load is divided into ``sweep.blocks`` short blocks, run round by round:
 a random order of the configurations, then the same order reversed, and again (A B B A
-A B B A …), so each configuration's blocks sit, on average, at the same moment. Two
-configurations are then compared round by round (:mod:`coldbench.analysis.confidence`):
-what a round's moment did to both cancels in their difference. Each
+A B B A …), so each configuration's blocks sit, on average, at the same moment. Each
 configuration's blocks are then merged into one run (:mod:`coldbench.analysis.blocks`)
-whose intervals and verdicts resample whole blocks. Sequential order runs each
-configuration whole, one after another, as one block.
+whose own intervals resample whole blocks; two configurations are compared round by
+round (:mod:`coldbench.analysis.confidence`), so what a round's moment did to both
+cancels in their difference. Sequential order runs each configuration whole, one
+after another, as one block.
 """
 
 from __future__ import annotations
