@@ -78,20 +78,31 @@ def median_survival(left: np.ndarray, right: np.ndarray) -> float | None:
 
 
 def environments(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """(L, R] of each environment's idle survival from a user's gap requests in order."""
-    spans: dict[str, list[float]] = {}
+    """(L, R] of each environment's idle survival from a user's gap requests in order.
+
+    Gaps are planned, not measured: a request's own latency and the reaper's tick move
+    the real idle time a little, so an environment can be seen to survive a gap and
+    then die at a gap as long (its keep-alive sat at that boundary). A survival at or
+    beyond the gap that killed it is that noise, and is not counted: L is the longest
+    gap it survived short of R, so the interval is never empty."""
+    survived: dict[str, list[float]] = {}
+    died: dict[str, float] = {}
     for _, mine in rows.sort_values("start_time").groupby("user", sort=False):
         previous = ""
         for name, env, cold in zip(mine["name"], mine["env"], mine["is_cold"], strict=True):
             if previous and name != PREFIX + "warm":
                 gap = float(name.removeprefix(PREFIX))
-                span = spans.setdefault(previous, [0.0, np.inf])
+                survived.setdefault(previous, [])
                 if cold:
-                    span[1] = min(span[1], gap)
-                elif gap < span[1]:
-                    span[0] = max(span[0], gap)
+                    died[previous] = min(died.get(previous, np.inf), gap)
+                else:
+                    survived[previous].append(gap)
             previous = env
-    found = np.array(list(spans.values()), dtype=float).reshape(-1, 2)
+    spans = []
+    for env, gaps in survived.items():
+        right = died.get(env, np.inf)
+        spans.append((max((g for g in gaps if g < right), default=0.0), right))
+    found = np.array(spans, dtype=float).reshape(-1, 2)
     return found[:, 0], found[:, 1]
 
 

@@ -76,3 +76,25 @@ def test_when_most_environments_outlive_every_gap_there_is_no_median():
 def test_a_run_without_gap_requests_has_no_curve():
     df = pd.DataFrame({"name": ["/"], "class": ["warm"], "cancelled": False, "reached": True})
     assert keep_alive(df) is None
+
+
+def test_an_environment_that_survives_a_gap_and_then_dies_at_it_still_has_an_interval():
+    """Planned gaps are not measured idle times: an environment whose keep-alive sits at
+    1.5 s was seen to survive a 1.5 s gap and then die at one (a CI run). Its interval
+    was (1.5, 1.5], empty, and the whole estimate came out with no median at all."""
+    rows = [(0.0, "gap:warm", "cold", "a", 0)]
+    for t, gap, cls, env in (
+        (1.0, 0.5, "warm", "a"), (2.0, 1.25, "warm", "a"), (4.0, 1.5, "warm", "a"),
+        (6.0, 1.5, "cold", "b"), (8.0, 1.75, "warm", "b"), (10.0, 2.25, "cold", "c"),
+        (12.0, 1.25, "warm", "c"), (14.0, 2.5, "cold", "d"), (16.0, 0.5, "warm", "d"),
+        (18.0, 2.25, "cold", "e"),
+    ):  # fmt: skip
+        rows.append((t, f"gap:{gap:g}", cls, env, 0))
+    df = pd.DataFrame(rows, columns=["start_time", "name", "class", "log_stream", "user"])
+    left, right = environments(df.assign(env=df["log_stream"], is_cold=df["class"] == "cold"))
+    spans = dict(zip("abcd", zip(left, right, strict=True), strict=False))
+    assert spans["a"] == (1.25, 1.5)  # the 1.5 s survival at its own death is noise
+    assert all(lo < hi for lo, hi in zip(left, right, strict=True))
+    curve = keep_alive(df.assign(cancelled=False, reached=True))
+    assert curve is not None and curve.survival_median_s is not None
+    assert curve.survival_median_ci95 is not None
