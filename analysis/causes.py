@@ -26,13 +26,14 @@ to an environment that was merely unused.
 
 from __future__ import annotations
 
-import bisect
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+
+from coldbench.analysis.stats import environment_of
 
 CAUSES = (
     "first",
@@ -48,21 +49,22 @@ FATAL = ("Runtime.ExitError", "Sandbox.Timedout", "Runtime.OutOfMemory", "Functi
 
 @dataclass
 class _Env:
-    starts: list[float] = field(default_factory=list)
-    ends: list[float] = field(default_factory=list)
+    """One environment's request starts and ends in time order (numpy views: a run of
+    millions holds them once)."""
+
+    starts: np.ndarray
+    ends: np.ndarray
     fatal_end: bool = False
+    first: float = field(init=False)
+    last_end: float = field(init=False)
 
-    @property
-    def first(self) -> float:
-        return self.starts[0]
-
-    @property
-    def last_end(self) -> float:
-        return max(self.ends)
+    def __post_init__(self) -> None:
+        self.first = float(self.starts[0])
+        self.last_end = float(self.ends.max())
 
     def busy_at(self, t: float) -> bool:
-        i = bisect.bisect_right(self.starts, t)
-        return any(self.ends[j] > t for j in range(max(0, i - 3), i))
+        i = int(np.searchsorted(self.starts, t, side="right"))
+        return bool((self.ends[max(0, i - 3) : i] > t).any())
 
 
 def _environments(df: pd.DataFrame) -> dict[str, _Env]:
@@ -74,7 +76,7 @@ def _environments(df: pd.DataFrame) -> dict[str, _Env]:
     for key, rows in sorted(groups.items(), key=lambda item: item[1][0]):  # first seen first
         if key:
             # rows come in time order: the last one decides how the environment ended
-            found[key] = _Env(starts[rows].tolist(), ends[rows].tolist(), bool(fatal[rows[-1]]))
+            found[key] = _Env(starts[rows], ends[rows], bool(fatal[rows[-1]]))
     return found
 
 
@@ -83,12 +85,11 @@ def infer(df: pd.DataFrame, recycles: Sequence[tuple[float, float]] = ()) -> pd.
     causes = pd.Series([None] * len(df), index=df.index, dtype=object)
     if df.empty:
         return causes
-    env = df["log_stream"].where(df["log_stream"].notna() & (df["log_stream"] != ""), df["env_id"])
     status = df.get("platform_status", pd.Series("", index=df.index)).fillna("")
     errors = df["error_type"].fillna("").astype(str)
     frame = pd.DataFrame(
         {
-            "env": env.fillna("").astype(str),
+            "env": environment_of(df),
             "start_time": df["start_time"].astype(float),
             "end_time": df["start_time"].astype(float) + df["e2e_ms"].fillna(0) / 1000,
             "fatal": (status == "timeout") | errors.isin(FATAL),
@@ -172,7 +173,7 @@ class _Gone:
 
 def _retired_by(envs: dict[str, _Env], recycle: tuple[float, float]) -> list[str]:
     began = recycle[0]
-    return [k for k, e in envs.items() if e.first < began and e.starts[-1] < began]
+    return [k for k, e in envs.items() if e.first < began and float(e.starts[-1]) < began]
 
 
 def _cause(t, own, envs, recycles, retired, crashed, idle, used, first_warm: float) -> str:

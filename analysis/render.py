@@ -17,6 +17,7 @@ from matplotlib.collections import LineCollection
 from coldbench.analysis import initreport, keepalivereport
 from coldbench.analysis.console import slo_number
 from coldbench.analysis.html import Figure, figure, fmt, render_page
+from coldbench.analysis.stats import environment_of
 from coldbench.analysis.summary import Analysis
 from coldbench.record.summary import ClassStats, Distribution, Summary
 
@@ -53,7 +54,7 @@ def plot_latency_over_time(a: Analysis) -> Figure:
     for start, stage in a.run.idle_windows():
         ax.axvspan(start, start + stage, color="#eee", label="_idle")
     dense = False
-    for cls, group in df.groupby("class"):
+    for cls, group in df[["class", "start_time", "e2e_ms"]].groupby("class"):
         x, y = group["start_time"] - t0, group["e2e_ms"]
         if cls == "warm" and len(group) > DENSITY_ABOVE:
             dense = True
@@ -121,8 +122,8 @@ def cdf_points(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def plot_cdf(a: Analysis) -> Figure:
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    for cls, group in a.joined.groupby("class"):
-        x, y = cdf_points(group["e2e_ms"].to_numpy())
+    for cls, group in a.joined["e2e_ms"].groupby(a.joined["class"]):
+        x, y = cdf_points(group.to_numpy())
         ax.plot(x, y, color=COLORS.get(cls, "k"), label=cls)
     ax.set(xscale="log", xlabel="end-to-end ms (log)", ylabel="fraction of requests")
     ax.grid(alpha=0.3)
@@ -135,9 +136,9 @@ def plot_cdf(a: Analysis) -> Figure:
 
 
 def plot_breakdown(a: Analysis) -> Figure:
-    df = a.joined[a.joined["matched"]]
-    classes = [c for c in ("cold", "proactive", "provisioned", "warm") if (df["class"] == c).any()]
     parts = {"outside": "outside_ms", "init": "init_visible_ms", "in-function": "duration_ms"}
+    df = a.joined.loc[a.joined["matched"], ["class", *parts.values()]]
+    classes = [c for c in ("cold", "proactive", "provisioned", "warm") if (df["class"] == c).any()]
     fig, ax = plt.subplots(figsize=(7, 3.2))
     left = np.zeros(len(classes))
     for (label, column), color in zip(
@@ -172,7 +173,11 @@ CAUSE_COLORS = {
 def plot_causes(a: Analysis) -> Figure:
     df = a.joined
     fig, ax = plt.subplots(figsize=(10, 3))
-    marked = df[df["cold_cause"].notna()] if "cold_cause" in df else df.iloc[0:0]
+    marked = (
+        df.loc[df["cold_cause"].notna(), ["cold_cause", "start_time", "e2e_ms"]]
+        if "cold_cause" in df
+        else df.iloc[0:0]
+    )
     for cause, color in CAUSE_COLORS.items():
         part = marked[marked["cold_cause"] == cause]
         if len(part):
@@ -214,12 +219,16 @@ def plot_init_histogram(a: Analysis) -> Figure:
 
 def plot_environments(a: Analysis) -> Figure:
     df = a.joined
-    env = df["log_stream"].where(df["log_stream"].notna() & (df["log_stream"] != ""), df["env_id"])
-    frame = df.assign(env=env)
-    frame = frame[frame["env"].notna() & (frame["env"] != "")]
+    frame = pd.DataFrame(
+        {
+            "env": environment_of(df),
+            "start_time": df["start_time"],
+            "end_time": df["start_time"] + df["e2e_ms"] / 1000,
+        }
+    )
+    frame = frame[frame["env"] != ""]
     t0 = _t0(a)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 4.6), sharex=True)
-    frame = frame.assign(end_time=frame["start_time"] + frame["e2e_ms"] / 1000)
     spans = frame.groupby("env").agg(first=("start_time", "min"), last=("end_time", "max"))
     spans = spans.sort_values("first")
     # One line per environment, a marker at each end: an environment that served one

@@ -21,17 +21,20 @@ PERCENTILES = {"p50": 50, "p90": 90, "p95": 95, "p99": 99, "p999": 99.9}
 MEASURES = ("e2e_ms", "duration_ms", "init_ms", "outside_ms")
 
 
-def describe(values: pd.Series, *ci_key: str, blocks: pd.Series | None = None) -> Distribution:
+def describe(
+    values: pd.Series | np.ndarray, *ci_key: str, blocks: pd.Series | np.ndarray | None = None
+) -> Distribution:
     """count, p50, p90, p95, p99, p999, max, mean of the non-missing values; with a
     ``ci_key`` (what is described, which seeds the resampling) their 95% intervals,
     resampled by whole ``blocks`` when the values came in several."""
-    present = values.notna()
-    data = values[present].to_numpy(dtype=float)
+    data = np.asarray(values, dtype=float)
+    present = ~np.isnan(data)
+    data = data[present]
     if data.size == 0:
         return Distribution()
     qs = np.percentile(data, list(PERCENTILES.values()))
     p50, p90, p95, p99, p999 = (float(q) for q in qs)
-    labels = None if blocks is None else blocks[present].to_numpy()
+    labels = None if blocks is None else np.asarray(blocks)[present]
     intervals = confidence.ci95(data, *ci_key, blocks=labels) if ci_key else {}
     return Distribution(
         int(data.size),
@@ -47,15 +50,26 @@ def describe(values: pd.Series, *ci_key: str, blocks: pd.Series | None = None) -
 
 
 def group_stats(df: pd.DataFrame, by: str) -> dict[str, ClassStats]:
-    """Per group: count, failures, and the four measures described."""
-    frame = df.assign(init_ms=df["init_visible_ms"].where(df["init_visible_ms"] > 0))
+    """Per group: count, failures, and the four measures described. Rows are picked
+    by position, column by column: a run of millions is never copied whole."""
+    visible = df["init_visible_ms"].to_numpy(dtype=float)
+    columns = {measure: df[measure].to_numpy(dtype=float) for measure in MEASURES[:2]}
+    columns["init_ms"] = np.where(visible > 0, visible, np.nan)
+    columns["outside_ms"] = df["outside_ms"].to_numpy(dtype=float)
+    failed = df["failed"].to_numpy(dtype=bool)
+    labels = blocks_of(df)
+    block_values = None if labels is None else labels.to_numpy()
     result = {}
-    for key, group in frame.groupby(by, sort=True):
+    groups = df[by].groupby(df[by], sort=True).indices
+    for key, rows in groups.items():
+        picked = None if block_values is None else block_values[rows]
+        if picked is not None and np.unique(picked).size < 2:
+            picked = None
         result[str(key)] = ClassStats(
-            len(group),
-            int(group["failed"].sum()),
+            len(rows),
+            int(failed[rows].sum()),
             **{
-                measure: describe(group[measure], by, str(key), measure, blocks=blocks_of(group))
+                measure: describe(columns[measure][rows], by, str(key), measure, blocks=picked)
                 for measure in MEASURES
             },
         )
@@ -69,11 +83,22 @@ def blocks_of(df: pd.DataFrame) -> pd.Series | None:
     return df["block"]
 
 
+def environment_of(df: pd.DataFrame) -> pd.Series:
+    """Each request's environment: its log stream, else the probe's id ('' if neither)."""
+    stream = df["log_stream"].fillna("").astype(str)
+    return stream.where(stream != "", df["env_id"].fillna("").astype(str))
+
+
 def environments(df: pd.DataFrame) -> dict:
     """How many environments, requests each, lifetimes, and the observed keep-alive."""
-    env = df["log_stream"].where(df["log_stream"].notna() & (df["log_stream"] != ""), df["env_id"])
-    frame = df.assign(env=env, end_time=df["start_time"] + df["e2e_ms"] / 1000)
-    frame = frame[frame["env"].notna() & (frame["env"] != "")].sort_values("start_time")
+    frame = pd.DataFrame(
+        {
+            "env": environment_of(df),
+            "start_time": df["start_time"],
+            "end_time": df["start_time"] + df["e2e_ms"] / 1000,
+        }
+    )
+    frame = frame[frame["env"] != ""].sort_values("start_time")
     if frame.empty:
         return {"count": 0}
     per_env = frame.groupby("env").agg(
@@ -106,25 +131,26 @@ def cost(df: pd.DataFrame, config: Config, function: FunctionSnapshot, run_secon
     prices = config.cost
     arch = function.architecture
     memory_gb = function.memory_mb / 1024
-    invoked = df[df["matched"]]
-    on_demand = invoked[invoked["class"] != "provisioned"]
-    provisioned_rows = invoked[invoked["class"] == "provisioned"]
-    gb_s = on_demand["billed_duration_ms"].sum() / 1000 * memory_gb
+    matched = df["matched"].to_numpy(dtype=bool)
+    provisioned = (df["class"] == "provisioned").to_numpy()
+    billed = df["billed_duration_ms"].to_numpy(dtype=float)
+    invoked = int(matched.sum())
+    gb_s = np.nansum(billed[matched & ~provisioned]) / 1000 * memory_gb
     compute = gb_s * getattr(prices, f"gb_second_{arch}")
-    pc_duration = provisioned_rows["billed_duration_ms"].sum() / 1000 * memory_gb
+    pc_duration = np.nansum(billed[matched & provisioned]) / 1000 * memory_gb
     compute += pc_duration * getattr(prices, f"provisioned_duration_gb_second_{arch}")
     pc = function.provisioned_concurrency
     standing = pc * memory_gb * run_seconds * getattr(prices, f"provisioned_gb_second_{arch}")
-    requests_cost = len(invoked) / 1e6 * prices.per_million_requests
+    requests_cost = invoked / 1e6 * prices.per_million_requests
     total = compute + standing + requests_cost
     return Cost(
         total=float(total),
         compute=float(compute),
         provisioned=float(standing),
         requests=float(requests_cost),
-        per_million_requests=float(total / len(invoked) * 1e6) if len(invoked) else None,
+        per_million_requests=float(total / invoked * 1e6) if invoked else None,
         gb_seconds=float(gb_s + pc_duration),
-        invocations=len(invoked),
+        invocations=invoked,
     )
 
 
@@ -184,9 +210,11 @@ def timeseries(df: pd.DataFrame, t0: float, t_end: float | None = None) -> pd.Da
     ``requests_per_s`` divides by it, so a partial second shows no false dip.
     """
     bucket = np.floor(df["start_time"] - t0).astype("int64")
-    grouped = df.assign(t_s=bucket, is_cold=df["class"] == "cold").groupby("t_s")
-    out = grouped.agg(
-        requests=("e2e_ms", "size"), failures=("failed", "sum"), cold=("is_cold", "sum")
+    counted = pd.DataFrame(
+        {"t_s": bucket, "failed": df["failed"], "is_cold": df["class"] == "cold"}
+    )
+    out = counted.groupby("t_s").agg(
+        requests=("failed", "size"), failures=("failed", "sum"), cold=("is_cold", "sum")
     )
     seconds, p50, p99 = grouped_percentiles(bucket.to_numpy(), df["e2e_ms"].to_numpy(float))
     out["p50_ms"] = pd.Series(p50, index=seconds)

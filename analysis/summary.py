@@ -83,9 +83,9 @@ def build_summary(
     classes = {cls: ClassStats() for cls in CLASSES} | stats.group_stats(df, "class")
     answered = requests - cancelled  # the load's end cut the cancelled ones short
     failure_rate = failures / answered if answered else 0.0
-    unmatched = df[df["reached"] & ~df["matched"]]
+    unmatched = df.loc[df["reached"] & ~df["matched"], "request_id"]
     platform_missing = missing_platform_data(run, matched, reached)
-    failed = df[df["failed"]]
+    failed = df.loc[df["failed"], ["error", "status"]]
     # Built on the failed rows alone: a series over all rows aligned onto an empty frame
     # once listed every successful request as an error.
     labels = failed["error"].where(
@@ -108,8 +108,8 @@ def build_summary(
         match_rate=matched / reached if reached else 0.0,
         unmatched=Unmatched(
             count=len(unmatched),
-            with_request_id=int((unmatched["request_id"] != "").sum()),
-            sample=tuple(unmatched["request_id"].head(20).tolist()),
+            with_request_id=int((unmatched != "").sum()),
+            sample=tuple(unmatched.head(20).tolist()),
         ),
         lost_telemetry=LostTelemetry(
             log_events=int(dropped.get("events", 0)),
