@@ -14,111 +14,192 @@ Classes:
 - ``provisioned``: served by a provisioned-concurrency environment;
 - ``warm``: a reused environment;
 - ``unknown``: neither the probe nor a REPORT says (e.g. throttled or refused).
+
+The join runs out of core: DuckDB reads the raw files (:mod:`sources`) and streams every
+request, left-joined with its REPORT record, into a Parquet file, holding at most
+:data:`MEMORY_LIMIT_MB` and spilling the rest to disk. The analysis then reads back only
+the columns it uses (:data:`LEAN`), derives the classes in pandas, and
+:func:`write_joined` adds what it derived to that file, one row group at a time.
 """
 
 from __future__ import annotations
 
-import io
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.json as pa_json
+import pyarrow.parquet as pq
 
+from coldbench.analysis import sources
 from coldbench.analysis.errors import NoDataError
-from coldbench.record.rundir import (
-    INIT_FIELDS,
-    NOT_INVOKED_STATUSES,
-    PLATFORM_FIELDS,
-    REQUEST_COLUMNS,
-)
+from coldbench.record.rundir import INIT_FIELDS, NOT_INVOKED_STATUSES, PLATFORM_FIELDS
 
 _TOLERANCE_MS = 1.0  # clock and rounding slack before a row counts as inconsistent
-_NUMERIC = ("start_time", "e2e_ms", "status", "ok", "bytes", "cold", "init_start", "init_ms", "seq")
+# DuckDB's bound while joining (what does not fit goes to disk). The join ends before
+# pandas reads anything back, so each has most of the 4 GB to itself; spilling more
+# made 10 M requests twice as slow.
+MEMORY_LIMIT_MB = 2560
+# The columns the analysis reads back of every request. Text arrives as one Python
+# string per distinct value, shared; ``unmatched_id`` is the request id where no
+# REPORT record was found (None elsewhere: ids are the bulk of a large run).
+LEAN = (
+    "start_time",
+    "e2e_ms",
+    "status",
+    "ok",
+    "cold",
+    "init_start",
+    "init_ms",
+    "error",
+    "name",
+    "phase",
+    "worker",
+    "user",
+    "init_type",
+    "env_id",
+    "duration_ms",
+    "billed_duration_ms",
+    "init_duration_ms",
+    "max_memory_used_mb",
+    "error_type",
+    "log_stream",
+    "platform_status",
+    "matched",
+    "reached",
+    "unmatched_id",
+)
+# Read for classifying only, then let go.
+_CLASSIFYING = ("ok", "cold", "init_start", "init_ms", "init_type")
+# What the analysis derives, added to joined.parquet (init_duration_ms replaces the
+# REPORT's where a suppressed init was found).
+DERIVED = (
+    "cancelled",
+    "failed",
+    "stream_init_type",
+    "suppressed_init",
+    "init_duration_ms",
+    "class",
+    "init_visible_ms",
+    "outside_ms",
+    "inconsistent",
+    "disagree",
+)
 
 
-def join_key(request_id: pd.Series) -> pd.Series:
-    """The one place a join key is built: request ids, trimmed and lower-cased."""
-    if not isinstance(request_id.dtype, pd.ArrowDtype):
-        request_id = request_id.fillna("").astype(str).astype(pd.ArrowDtype(pa.string()))
-    return request_id.fillna("").str.strip().str.lower()
+def key_sql(column: str) -> str:
+    """The one place a join key is built: request ids, trimmed of spaces and
+    lower-cased. (HTTP and the REPORT parser strip other whitespace already; trimming
+    a set of characters would cost DuckDB a third of the join.)"""
+    return f"lower(trim(coalesce({column}, '')))"
+
+
+def _join_sql(requests: str, platform: str, deduplicate: bool = False) -> str:
+    """Every request row (``requests``, a SELECT of the request contract) left-joined
+    with the REPORT record (``platform``) of its request id. ``deduplicate``: where one
+    id has several records (files merged by hand), the earliest wins, whole."""
+    fields = [c for c in PLATFORM_FIELDS if c not in ("request_id", "status")]
+    if deduplicate:
+        record = ", ".join([*fields, "status"])
+        right = (
+            f"SELECT _key, unnest(min(struct_pack({record}))) FROM "
+            f"(SELECT {key_sql('request_id')} AS _key, * FROM ({platform})) "
+            "WHERE _key <> '' GROUP BY _key"
+        )
+    else:
+        right = f"SELECT {key_sql('request_id')} AS _key, * FROM ({platform})"
+    invoked = ", ".join(str(s) for s in sorted(NOT_INVOKED_STATUSES))
+    key = key_sql("r.request_id")
+    # reached: the request got to the function (rundir.reached_function, by column)
+    return (
+        f"SELECT r.* EXCLUDE (source), {', '.join('p.' + f for f in fields)}, "
+        "p.status AS platform_status, p._key IS NOT NULL AS matched, "
+        f"({key} <> '' AND r.status IS NOT NULL AND r.status NOT IN ({invoked})) AS reached, "
+        "CASE WHEN p._key IS NULL THEN r.request_id END AS unmatched_id "
+        f"FROM ({requests}) r LEFT JOIN ({right}) p ON {key} = p._key AND p._key <> ''"
+    )
+
+
+def join_files(run_dir: Path, path: Path, spill: Path) -> None:
+    """Every request of the run joined with its REPORT record, streamed into the Parquet
+    file ``path`` out of core (``spill`` holds what does not fit; removed after).
+
+    A run's ``platform.jsonl`` holds one record per request id (the collector writes it
+    from a map by id; merged blocks are distinct runs), so no pass looks for two."""
+    try:
+        con = sources.connect(spill, MEMORY_LIMIT_MB)
+        try:
+            sql = _join_sql(
+                sources.requests_sql(run_dir, spill), sources.platform_sql(run_dir, spill)
+            )
+            con.execute(f"COPY ({sql}) TO {sources.sql_text(str(path))} (FORMAT parquet)")
+        finally:
+            con.close()
+    finally:
+        shutil.rmtree(spill, ignore_errors=True)
+
+
+def read_joined(path: Path, inits: pd.DataFrame | None) -> pd.DataFrame:
+    """The :data:`LEAN` columns of a joined file, classified, in the file's row order."""
+    source = pq.ParquetFile(path)
+    if source.metadata.num_rows == 0:
+        raise NoDataError("the run has no complete request rows")
+    # One column at a time, its Arrow copy let go before the next: never the run twice.
+    frame = pd.DataFrame(
+        {column: source.read(columns=[column]).column(0).to_pandas() for column in LEAN},
+        copy=False,
+    )
+    frame = derive(frame, inits)
+    return frame.drop(columns=[c for c in _CLASSIFYING if c in frame])
+
+
+def write_joined(raw: Path, frame: pd.DataFrame, extra: list[str], path: Path) -> None:
+    """``joined.parquet``: every column of the joined file ``raw`` with what the
+    analysis derived (:data:`DERIVED` and ``extra`` columns of ``frame``, row for row),
+    written one row group at a time; ``raw`` is removed."""
+    derived = [*DERIVED, *extra]
+    source = pq.ParquetFile(raw)
+    keep = [n for n in source.schema_arrow.names if n not in derived and n != "unmatched_id"]
+    added = pa.Table.from_pandas(frame[derived], preserve_index=False)
+    tmp = path.with_suffix(".parquet.tmp")
+    offset = 0
+    writer = None
+    try:
+        for batch in source.iter_batches(columns=keep):
+            part = pa.Table.from_batches([batch])
+            more = added.slice(offset, part.num_rows)
+            offset += part.num_rows
+            for name, column in zip(more.column_names, more.columns, strict=True):
+                part = part.append_column(name, column)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, part.schema)
+            writer.write_table(part)
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:  # no rows: an empty file with the columns
+        pq.write_table(added.slice(0, 0), tmp)
+    tmp.replace(path)
+    raw.unlink(missing_ok=True)
 
 
 def load_requests(run_dir: Path) -> pd.DataFrame:
-    """Every ``requests*.csv`` of a run; a torn last line (killed writer) is dropped."""
-    frames = []
-    for path in sorted(run_dir.glob("requests*.csv")):
-        frame = _read_csv_columnar(path)
-        if frame is None:  # a value pyarrow cannot type: read as text, coerced below
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, on_bad_lines="skip")
-            if len(frame) and not _ends_with_newline(path):
-                # a row cut short by a killed writer: every row ends in a newline
-                frame = frame.iloc[:-1]
-        frames.append(frame)
-    if not frames:
-        raise NoDataError(f"{run_dir} has no requests.csv")
-    df = pd.concat(frames, ignore_index=True)
-    for column in REQUEST_COLUMNS:
-        if column not in df:
-            df[column] = ""
-    for column in _NUMERIC:
-        if df[column].dtype != np.float64:
-            df[column] = pd.to_numeric(df[column], errors="coerce")
-    df = df[df["start_time"].notna() & df["e2e_ms"].notna()].reset_index(drop=True)
-    if df.empty:
+    """Every ``requests*.csv`` of a run, as the analysis reads them (:mod:`sources`)."""
+    with tempfile.TemporaryDirectory() as spill:
+        frame = duckdb.connect().sql(sources.requests_sql(run_dir, Path(spill))).df()
+    if frame.empty:
         raise NoDataError(f"{run_dir} has no complete request rows")
-    return df
+    return frame.drop(columns="source")
 
 
-def _read_csv_columnar(path: Path) -> pd.DataFrame | None:
-    """One request file read by pyarrow, numbers typed as it reads (the text reader
-    and its conversion take ten times longer), up to its last complete line; rows with
-    the wrong number of fields skipped. None where a number column holds text."""
-    data = path.read_bytes()
-    data = data[: data.rfind(b"\n") + 1]
-    header = data[: data.find(b"\n")].decode(errors="replace").split(",")
-    if not data or not header[0]:
-        return None
-    types = {c: pa.float64() for c in _NUMERIC if c in header}
-    types |= {c: pa.string() for c in header if c not in types}
-    try:
-        table = pa_csv.read_csv(
-            io.BytesIO(data),
-            parse_options=pa_csv.ParseOptions(
-                newlines_in_values=True, invalid_row_handler=lambda row: "skip"
-            ),
-            convert_options=pa_csv.ConvertOptions(
-                column_types=types, strings_can_be_null=False, null_values=[""]
-            ),
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
-    return _to_pandas(table)
-
-
-def _to_pandas(table: pa.Table) -> pd.DataFrame:
-    """A table as pandas, request ids kept as Arrow strings: one per request, they are
-    the bulk of a large run as Python objects (about 85 bytes each, 40 in Arrow), and
-    the join key is built from them in Arrow, not in Python."""
-    if "request_id" not in table.column_names:
-        return table.to_pandas()
-    ids = table.column_names.index("request_id")
-    frame = table.remove_column(ids).to_pandas()
-    column = table.column(ids).cast(pa.string())
-    frame.insert(ids, "request_id", pd.array(column, dtype=pd.ArrowDtype(pa.string())))
-    return frame
-
-
-def _ends_with_newline(path: Path) -> bool:
-    with path.open("rb") as f:
-        f.seek(0, 2)
-        if f.tell() == 0:
-            return True
-        f.seek(-1, 2)
-        return f.read(1) == b"\n"
+def load_platform(run_dir: Path) -> pd.DataFrame:
+    """The run's REPORT records (``platform.jsonl``), as the analysis reads them."""
+    with tempfile.TemporaryDirectory() as spill:
+        return duckdb.connect().sql(sources.platform_sql(run_dir, Path(spill))).df()
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -134,43 +215,6 @@ def _read_jsonl(path: Path) -> list[dict]:
     return records
 
 
-def _read_jsonl_columnar(path: Path, columns: list[str]) -> pd.DataFrame | None:
-    """A JSON-lines file read by pyarrow (ten times faster than line by line), up to
-    its last complete line; None when pyarrow cannot read it (a damaged line), for the
-    line-by-line reader to skip what it must."""
-    if not path.exists():
-        return pd.DataFrame(columns=columns)
-    data = path.read_bytes()
-    data = data[: data.rfind(b"\n") + 1]  # a line cut short by a killed writer: dropped
-    if not data.strip():
-        return pd.DataFrame(columns=columns)
-    try:
-        table = pa_json.read_json(io.BytesIO(data))
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        return None
-    frame = _to_pandas(table)
-    for column in columns:
-        if column not in frame:
-            frame[column] = None
-    return frame[columns]
-
-
-def load_platform(run_dir: Path) -> pd.DataFrame:
-    columns = list(PLATFORM_FIELDS)
-    frame = _read_jsonl_columnar(run_dir / "platform.jsonl", columns)
-    if frame is None:
-        records = _read_jsonl(run_dir / "platform.jsonl")
-        frame = (
-            pd.DataFrame.from_records(records, columns=columns)
-            if records
-            else pd.DataFrame(columns=columns)
-        )
-    for column in columns:
-        if column == "timestamp" or column.endswith(("_ms", "_mb")):
-            frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    return frame
-
-
 def load_init(run_dir: Path) -> pd.DataFrame:
     """The run's init records (``init.jsonl``), empty for runs collected before it."""
     records = _read_jsonl(run_dir / "init.jsonl")
@@ -180,24 +224,37 @@ def load_init(run_dir: Path) -> pd.DataFrame:
 def join(
     requests: pd.DataFrame, platform: pd.DataFrame, inits: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """Left join on the request id; every request row is kept, ``matched`` says which.
-    ``inits`` (init records by log stream) tell provisioned environments and suppressed
-    inits apart where the REPORT line alone cannot."""
-    left = requests.assign(_key=join_key(requests["request_id"]))
-    right = platform.rename(
-        columns={"request_id": "platform_request_id", "status": "platform_status"}
+    """In-memory frames joined by the same SQL as a run's files, with every column:
+    each request row kept once (``matched`` says which found its REPORT record),
+    classified. ``inits`` (init records by log stream) tell provisioned environments
+    and suppressed inits apart where the REPORT line alone cannot."""
+    con = duckdb.connect()
+    con.register("requests_frame", _scannable(requests))
+    con.register("platform_frame", _scannable(platform))
+    requests_sql = (
+        f"SELECT * FROM (SELECT {sources.request_columns(set(requests.columns))}, "
+        "0 AS source FROM requests_frame) "
+        "WHERE start_time IS NOT NULL AND e2e_ms IS NOT NULL"
     )
-    right = right.assign(_key=join_key(right["platform_request_id"]))
-    right = right.drop_duplicates("_key")
-    joined = left.merge(right, on="_key", how="left", validate="many_to_one")
-    joined["matched"] = joined["platform_request_id"].notna() & (joined["_key"] != "")
-    # Requests that reached the function (the rule of rundir.reached_function, by column).
-    joined["reached"] = (
-        (joined["_key"] != "")
-        & joined["status"].notna()
-        & ~joined["status"].isin(list(NOT_INVOKED_STATUSES))
-    )
-    joined = joined.drop(columns=["_key", "platform_request_id"])
+    platform_sql = f"SELECT {sources.platform_columns(set(platform.columns))} FROM platform_frame"
+    duplicates = con.execute(
+        f"SELECT count(*) - count(DISTINCT {key_sql('request_id')}) FROM ({platform_sql})"
+    ).fetchall()[0][0]
+    joined = con.sql(_join_sql(requests_sql, platform_sql, bool(duplicates))).df()
+    return derive(joined.drop(columns="unmatched_id"), inits)
+
+
+def _scannable(frame: pd.DataFrame) -> pd.DataFrame:
+    """A frame DuckDB can scan: object columns of mixed values become text."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object:
+            out[column] = out[column].map(lambda v: None if v is None or v != v else str(v))
+    return out
+
+
+def derive(joined: pd.DataFrame, inits: pd.DataFrame | None) -> pd.DataFrame:
+    """Cancelled and failed requests, init records, then :func:`classify`."""
     # A request the load's end cut short neither failed nor succeeded: it is counted
     # apart (Cancelled rows), never in the failure rate.
     joined["cancelled"] = joined["error"].fillna("").str.startswith("Cancelled")
@@ -225,7 +282,8 @@ def _with_init_records(df: pd.DataFrame, inits: pd.DataFrame | None) -> pd.DataF
         return df
     init_ms = timed_out.groupby("log_stream")["init_duration_ms"].max()
     in_stream = df[df["matched"] & df["log_stream"].isin(init_ms.index)]
-    first = in_stream.sort_values("timestamp").drop_duplicates("log_stream").index
+    # an environment runs one invocation at a time: its first request is its first
+    first = in_stream.sort_values("start_time").drop_duplicates("log_stream").index
     df.loc[first, "suppressed_init"] = True
     df.loc[first, "init_duration_ms"] = df.loc[first, "log_stream"].map(init_ms)
     return df
@@ -241,7 +299,9 @@ def classify(df: pd.DataFrame) -> pd.DataFrame:
     init_end = df["init_start"] + df["init_ms"].fillna(0) / 1000
     init_before_request = init_end < df["start_time"]
     has_probe = df["env_id"].fillna("").ne("")
-    cls = np.select(
+    # Chosen as codes, named after: a string per row would take 44 bytes of it.
+    names = np.array(["cold", "proactive", "provisioned", "warm", "unknown"], dtype=object)
+    code = np.select(
         [
             has_init,
             ~df["matched"] & probe_cold & ~init_before_request,
@@ -249,11 +309,11 @@ def classify(df: pd.DataFrame) -> pd.DataFrame:
             provisioned,
             df["matched"] | has_probe,
         ],
-        ["cold", "cold", "proactive", "provisioned", "warm"],
-        default="unknown",
-    )
-    df["class"] = cls
-    df["init_visible_ms"] = np.where(df["class"] == "cold", df["init_duration_ms"].fillna(0.0), 0.0)
+        [0, 0, 1, 2, 3],
+        default=4,
+    ).astype(np.int8)
+    df["class"] = names[code]
+    df["init_visible_ms"] = np.where(code == 0, df["init_duration_ms"].fillna(0.0), 0.0)
     inside = df["duration_ms"].fillna(0.0) + df["init_visible_ms"]
     raw_outside = df["e2e_ms"] - inside
     df["outside_ms"] = np.where(df["matched"], raw_outside.clip(lower=0.0), np.nan)

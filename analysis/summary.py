@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from coldbench.analysis import blocks, causes, initprofile, keepalive, stats
-from coldbench.analysis.join import join, load_init, load_platform, load_requests
+from coldbench.analysis.join import join_files, load_init, read_joined, write_joined
 from coldbench.record.config import Config
 from coldbench.record.rundir import REPORTS_DIR, RunRecord, write_json_atomic
 from coldbench.record.summary import (
@@ -42,18 +42,24 @@ class Analysis:
 def analyse(run_dir: Path, config: Config, reports_root: Path = REPORTS_DIR) -> Analysis:
     """Join, classify and summarise one run; write its report folder (without HTML)."""
     run = RunRecord.read(run_dir)
-    joined = join(load_requests(run_dir), load_platform(run_dir), load_init(run_dir))
+    report_dir = reports_root / run.run_id
+    report_dir.mkdir(parents=True, exist_ok=True)
+    # Joined out of core into a file, then read back column by column: a run of
+    # millions of requests is never held whole.
+    raw = report_dir / "joined.raw.parquet"
+    join_files(run_dir, raw, report_dir / ".spill")
+    joined = read_joined(raw, load_init(run_dir))
     joined["cold_cause"] = causes.infer(joined, run.recycles)
+    extra = ["cold_cause"]
     if run.blocks:
         joined["block"], joined["round"] = blocks.label(joined["start_time"], run.blocks)
+        extra += ["block", "round"]
+    write_joined(raw, joined, extra, report_dir / "joined.parquet")
     series = stats.timeseries(
         joined, run.started_ms / 1000, run.ended_ms / 1000 if run.ended_ms else None
     )
     summary = build_summary(run, joined, config, init_profile(run_dir, joined))
-    report_dir = reports_root / run.run_id
-    report_dir.mkdir(parents=True, exist_ok=True)
     write_json_atomic(report_dir / "summary.json", summary.to_dict())
-    joined.to_parquet(report_dir / "joined.parquet", index=False)
     series.to_csv(report_dir / "timeseries.csv", index=False)
     return Analysis(summary, joined, series, run, report_dir, run_dir)
 
@@ -83,7 +89,7 @@ def build_summary(
     classes = {cls: ClassStats() for cls in CLASSES} | stats.group_stats(df, "class")
     answered = requests - cancelled  # the load's end cut the cancelled ones short
     failure_rate = failures / answered if answered else 0.0
-    unmatched = df.loc[df["reached"] & ~df["matched"], "request_id"]
+    unmatched = unmatched_ids(df)
     platform_missing = missing_platform_data(run, matched, reached)
     failed = df.loc[df["failed"], ["error", "status"]]
     # Built on the failed rows alone: a series over all rows aligned onto an empty frame
@@ -147,6 +153,16 @@ def build_summary(
         plan=run.plan,
         workers={str(k): int(v) for k, v in df["worker"].value_counts().sort_index().items()},
     )
+
+
+def unmatched_ids(df: pd.DataFrame) -> pd.Series:
+    """The request ids ('' where none) of requests that reached the function and found
+    no REPORT record, earliest first. A frame read back from the join holds them as
+    ``unmatched_id``, a frame joined in memory as ``request_id``."""
+    ids = df["unmatched_id"] if "unmatched_id" in df else df["request_id"]
+    mask = df["reached"] & ~df["matched"]
+    found = pd.DataFrame({"id": ids[mask].fillna(""), "start_time": df.loc[mask, "start_time"]})
+    return found.sort_values("start_time", kind="stable")["id"]
 
 
 def missing_platform_data(run: RunRecord, matched: int, reached: int) -> str:
