@@ -149,32 +149,43 @@ def read_joined(path: Path, inits: pd.DataFrame | None) -> pd.DataFrame:
     if source.metadata.num_rows == 0:
         raise NoDataError("the run has no complete request rows")
     # One column at a time, its Arrow copy let go before the next: never the run twice.
-    frame = pd.DataFrame(
-        {column: source.read(columns=[column]).column(0).to_pandas() for column in LEAN},
-        copy=False,
-    )
+    schema = source.schema_arrow
+    frame = pd.DataFrame({c: _column(path, schema, c) for c in LEAN}, copy=False)
     frame = derive(frame, inits)
     return frame.drop(columns=[c for c in _CLASSIFYING if c in frame])
+
+
+def _column(path: Path, schema: pa.Schema, name: str) -> pd.Series:
+    """One column as pandas; text read as its dictionary and expanded by position, so
+    each distinct value is one shared Python string, made once."""
+    if not pa.types.is_string(schema.field(name).type):
+        return pq.read_table(path, columns=[name]).column(0).to_pandas()
+    column = pq.read_table(path, columns=[name], read_dictionary=[name]).column(0)
+    return column.to_pandas().astype(object)
 
 
 def write_joined(raw: Path, frame: pd.DataFrame, extra: list[str], path: Path) -> None:
     """``joined.parquet``: every column of the joined file ``raw`` with what the
     analysis derived (:data:`DERIVED` and ``extra`` columns of ``frame``, row for row),
     written one row group at a time; ``raw`` is removed."""
-    derived = [*DERIVED, *extra]
+    derived = {c: frame[c] for c in (*DERIVED, *extra)}
+    types = {
+        c: pa.from_numpy_dtype(series.dtype) if series.dtype.kind in "biuf" else pa.string()
+        for c, series in derived.items()
+    }
     source = pq.ParquetFile(raw)
     keep = [n for n in source.schema_arrow.names if n not in derived and n != "unmatched_id"]
-    added = pa.Table.from_pandas(frame[derived], preserve_index=False)
     tmp = path.with_suffix(".parquet.tmp")
     offset = 0
     writer = None
     try:
         for batch in source.iter_batches(columns=keep):
             part = pa.Table.from_batches([batch])
-            more = added.slice(offset, part.num_rows)
+            rows = slice(offset, offset + part.num_rows)
             offset += part.num_rows
-            for name, column in zip(more.column_names, more.columns, strict=True):
-                part = part.append_column(name, column)
+            for name, series in derived.items():  # converted a batch at a time
+                values = pa.array(series.iloc[rows], type=types[name], from_pandas=True)
+                part = part.append_column(name, values)
             if writer is None:
                 writer = pq.ParquetWriter(tmp, part.schema)
             writer.write_table(part)
@@ -182,7 +193,8 @@ def write_joined(raw: Path, frame: pd.DataFrame, extra: list[str], path: Path) -
         if writer is not None:
             writer.close()
     if writer is None:  # no rows: an empty file with the columns
-        pq.write_table(added.slice(0, 0), tmp)
+        empty = [pa.array([], type=t) for t in types.values()]
+        pq.write_table(pa.table(dict(zip(types, empty, strict=True))), tmp)
     tmp.replace(path)
     raw.unlink(missing_ok=True)
 
