@@ -41,9 +41,10 @@ from coldbench.record.rundir import INIT_FIELDS, NOT_INVOKED_STATUSES, PLATFORM_
 
 _TOLERANCE_MS = 1.0  # clock and rounding slack before a row counts as inconsistent
 # DuckDB's bound while joining (what does not fit goes to disk). The join ends before
-# pandas reads anything back, so each has most of the 4 GB to itself; spilling more
-# made 10 M requests twice as slow.
-MEMORY_LIMIT_MB = 2560
+# pandas reads anything back, so each has most of the 4 GB to itself. Just under what a
+# run's join needs, DuckDB joins in partitions on disk: 10 M requests took 99 s at a
+# 2,560 MB bound and 32 s at 3,072 MB, both peaking at 2.7 GB.
+MEMORY_LIMIT_MB = 3072
 # The columns the analysis reads back of every request. Text arrives as one Python
 # string per distinct value, shared; ``unmatched_id`` is the request id where no
 # REPORT record was found (None elsewhere: ids are the bulk of a large run).
