@@ -135,6 +135,7 @@ def connect(spill: Path, memory_limit_mb: int) -> duckdb.DuckDBPyConnection:
     to ``spill`` (a folder of the analysis's own), not held."""
     spill.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")  # it would print into the CLI's output
     con.execute(f"SET memory_limit = '{memory_limit_mb}MB'")
     con.execute(f"SET temp_directory = {sql_text(str(spill / 'tmp'))}")
     con.execute(

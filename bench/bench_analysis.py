@@ -62,7 +62,7 @@ def main(quick: bool = False) -> dict:
         read = subprocess.run(
             [sys.executable, "-c", READ, str(run_dir)], capture_output=True, text=True, check=True
         )
-    figures = json.loads(out.stdout)
+    figures = json.loads(out.stdout.strip().splitlines()[-1])
     figures["read_seconds"] = float(read.stdout)
     assert figures["matched"] == size and figures["requests"] == size
     print(
