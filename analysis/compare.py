@@ -16,10 +16,12 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import pandas as pd
+import pyarrow.parquet as pq
 
 from coldbench.analysis import initprofile
 from coldbench.analysis.differences import (
     COST,
+    RESAMPLED,
     RunData,
     differences,
     is_better,
@@ -197,7 +199,13 @@ def _run_data(summaries: list[Summary], reports_root: Path) -> list[RunData] | N
     paths = [reports_root / s.run_id / "joined.parquet" for s in summaries]
     if not all(p.exists() for p in paths):
         return None
-    return [RunData(s, pd.read_parquet(p)) for s, p in zip(summaries, paths, strict=True)]
+    return [RunData(s, _resampled(p)) for s, p in zip(summaries, paths, strict=True)]
+
+
+def _resampled(path: Path) -> pd.DataFrame:
+    """The columns a comparison resamples (a run of millions is several GB whole)."""
+    present = set(pq.ParquetFile(path).schema_arrow.names)
+    return pd.read_parquet(path, columns=[c for c in RESAMPLED if c in present])
 
 
 ORDERS = {

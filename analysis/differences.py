@@ -37,6 +37,20 @@ METRICS = (
 )
 
 
+# The joined columns :func:`samples` reads (``block`` and ``round`` where measured in blocks).
+RESAMPLED = (
+    "class",
+    "matched",
+    "billed_duration_ms",
+    "init_visible_ms",
+    "e2e_ms",
+    "duration_ms",
+    "outside_ms",
+    "block",
+    "round",
+)
+
+
 @dataclass(frozen=True)
 class RunData:
     """What a comparison resamples of one run: its summary and its joined requests."""
