@@ -254,7 +254,7 @@ def join(
         f"SELECT count(*) - count(DISTINCT {key_sql('request_id')}) FROM ({platform_sql})"
     ).fetchall()[0][0]
     joined = con.sql(_join_sql(requests_sql, platform_sql, bool(duplicates))).df()
-    return derive(joined.drop(columns="unmatched_id"), inits)
+    return derive(joined, inits)
 
 
 def _scannable(frame: pd.DataFrame) -> pd.DataFrame:

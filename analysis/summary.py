@@ -157,11 +157,11 @@ def build_summary(
 
 def unmatched_ids(df: pd.DataFrame) -> pd.Series:
     """The request ids ('' where none) of requests that reached the function and found
-    no REPORT record, earliest first. A frame read back from the join holds them as
-    ``unmatched_id``, a frame joined in memory as ``request_id``."""
-    ids = df["unmatched_id"] if "unmatched_id" in df else df["request_id"]
+    no REPORT record, earliest first (the join's ``unmatched_id``)."""
     mask = df["reached"] & ~df["matched"]
-    found = pd.DataFrame({"id": ids[mask].fillna(""), "start_time": df.loc[mask, "start_time"]})
+    found = pd.DataFrame(
+        {"id": df.loc[mask, "unmatched_id"].fillna(""), "start_time": df.loc[mask, "start_time"]}
+    )
     return found.sort_values("start_time", kind="stable")["id"]
 
 
