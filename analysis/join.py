@@ -43,7 +43,7 @@ _TOLERANCE_MS = 1.0  # clock and rounding slack before a row counts as inconsist
 # DuckDB's bound while joining (what does not fit goes to disk). The join ends before
 # pandas reads anything back, so each has most of the 4 GB to itself. Just under what a
 # run's join needs, DuckDB joins in partitions on disk: 10 M requests took 99 s at a
-# 2,560 MB bound and 32 s at 3,072 MB, both peaking at 2.7 GB.
+# 2,560 MB bound and 32-34 s at 3,000 and 3,400 MB, all peaking at 2.7 GB.
 MEMORY_LIMIT_MB = 3072
 # The columns the analysis reads back of every request. Text arrives as one Python
 # string per distinct value, shared; ``unmatched_id`` is the request id where no
