@@ -21,11 +21,10 @@ from __future__ import annotations
 import dataclasses
 import shutil
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from coldbench.analysis.errors import NoDataError
@@ -133,13 +132,24 @@ def _merged_collection(collections: Sequence[Collection | None]) -> Collection |
     )
 
 
-def label(start_time: pd.Series, blocks: Sequence[Block]) -> tuple[np.ndarray, np.ndarray]:
-    """Each request's block (its position in the comparison's order) and round: those
-    of the last block that had started when the request was sent."""
+def label_sql(blocks: Sequence[Block]) -> tuple[str, ...]:
+    """SQL giving each request row its ``block`` (the block's position in the
+    comparison's order) and ``round``: those of the last block that had started when
+    the request was sent (the first block for a request sent before any). Empty when
+    the run has no blocks."""
+    if not blocks:
+        return ()
     ordered = sorted(blocks, key=lambda b: b.started_s)
-    starts = np.array([b.started_s for b in ordered])
-    index = np.searchsorted(starts, start_time.to_numpy(dtype=float), side="right") - 1
-    index = np.clip(index, 0, len(ordered) - 1)
-    positions = np.array([b.position for b in ordered])
-    rounds = np.array([b.round for b in ordered])
-    return positions[index], rounds[index]
+
+    def case(value: Callable[[Block], int]) -> str:
+        # latest block first; times as DOUBLE parsed from their exact repr
+        whens = " ".join(
+            f"WHEN start_time >= '{b.started_s!r}'::DOUBLE THEN {value(b)}"
+            for b in reversed(ordered[1:])
+        )
+        return f"CASE {whens} ELSE {value(ordered[0])} END" if whens else str(value(ordered[0]))
+
+    return (
+        f"({case(lambda b: b.position)})::BIGINT AS block",
+        f"({case(lambda b: b.round)})::BIGINT AS round",
+    )

@@ -33,8 +33,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from coldbench.analysis.stats import environment_of
-
 CAUSES = (
     "first",
     "scale_out",
@@ -85,14 +83,12 @@ def infer(df: pd.DataFrame, recycles: Sequence[tuple[float, float]] = ()) -> pd.
     causes = pd.Series([None] * len(df), index=df.index, dtype=object)
     if df.empty:
         return causes
-    status = df.get("platform_status", pd.Series("", index=df.index)).fillna("")
-    errors = df["error_type"].fillna("").astype(str)
     frame = pd.DataFrame(
         {
-            "env": environment_of(df),
+            "env": df["environment"],
             "start_time": df["start_time"].astype(float),
             "end_time": df["start_time"].astype(float) + df["e2e_ms"].fillna(0) / 1000,
-            "fatal": (status == "timeout") | errors.isin(FATAL),
+            "fatal": df["platform_status"].eq("timeout") | df["error_type"].isin(FATAL),
             "class": df["class"],
         },
         index=df.index,

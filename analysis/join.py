@@ -1,25 +1,12 @@
-"""Join every request with its invocation's REPORT record; classify and decompose.
-
-Per request: end-to-end = in-function Duration + visible Init Duration + outside time
-(network, Function URL front end, TLS, queueing). Outside time is never negative: a
-row whose parts add up to more than its end-to-end time (clocks, rounding) gets
-``outside_ms`` 0 and ``inconsistent`` True, so it is flagged, not hidden.
-
-Classes:
-
-- ``cold``: the user waited for init (the REPORT has Init Duration, or, unmatched, the
-  probe says first invocation and init ended after the request arrived);
-- ``proactive``: first invocation of an environment whose init finished before the
-  request arrived, so nobody waited;
-- ``provisioned``: served by a provisioned-concurrency environment;
-- ``warm``: a reused environment;
-- ``unknown``: neither the probe nor a REPORT says (e.g. throttled or refused).
+"""Join every request with its invocation's REPORT record, and derive each request's
+class and decomposition (:mod:`classes`) in the same pass.
 
 The join runs out of core: DuckDB reads the raw files (:mod:`sources`) and streams every
-request, left-joined with its REPORT record, into a Parquet file, holding at most
-:data:`MEMORY_LIMIT_MB` and spilling the rest to disk. The analysis then reads back only
-the columns it uses (:data:`LEAN`), derives the classes in pandas, and
-:func:`write_joined` adds what it derived to that file, one row group at a time.
+request, left-joined with its REPORT record and classified, into a Parquet file,
+holding at most :data:`MEMORY_LIMIT_MB` and spilling the rest to disk. The analysis
+then reads back only the columns it uses (:data:`LEAN`), and :func:`write_joined`
+copies the file to ``joined.parquet`` with the one column that needs every request
+first, the cause of each cold start.
 """
 
 from __future__ import annotations
@@ -27,6 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -35,34 +23,43 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from coldbench.analysis import sources
+from coldbench.analysis import blocks, classes, sources
 from coldbench.analysis.errors import NoDataError
-from coldbench.record.rundir import INIT_FIELDS, NOT_INVOKED_STATUSES, PLATFORM_FIELDS
+from coldbench.record.rundir import INIT_FIELDS, NOT_INVOKED_STATUSES, PLATFORM_FIELDS, Block
 
-_TOLERANCE_MS = 1.0  # clock and rounding slack before a row counts as inconsistent
 # DuckDB's bound while joining (what does not fit goes to disk). The join ends before
 # pandas reads anything back, so each has most of the 4 GB to itself. Just under what a
 # run's join needs, DuckDB joins in partitions on disk: 10 M requests took 99 s at a
 # 2,560 MB bound and 32-34 s at 3,000 and 3,400 MB, all peaking at 2.7 GB.
 MEMORY_LIMIT_MB = 3072
-# The columns the analysis reads back of every request. Text arrives as one Python
-# string per distinct value, shared; ``unmatched_id`` is the request id where no
-# REPORT record was found (None elsewhere: ids are the bulk of a large run).
+# Text the analysis groups and compares by, kept as pandas categories: a comparison
+# or grouping over codes costs a tenth of one over strings.
+_CATEGORIES = (
+    "class",
+    "phase",
+    "name",
+    "worker",
+    "user",
+    "environment",
+    "platform_status",
+    "error_type",
+)
+# DuckDB's bound while it copies the joined file to joined.parquet: the copy streams,
+# and the analysis's frame holds most of the 4 GB meanwhile.
+WRITE_MEMORY_LIMIT_MB = 1024
+# The columns the analysis reads back of every request. Text arrives as categories
+# (:data:`_CATEGORIES`) or one Python string per distinct value, shared;
+# ``unmatched_id`` is the request id where no REPORT record was found (None
+# elsewhere: ids are the bulk of a large run).
 LEAN = (
     "start_time",
     "e2e_ms",
     "status",
-    "ok",
-    "cold",
-    "init_start",
-    "init_ms",
     "error",
     "name",
     "phase",
     "worker",
     "user",
-    "init_type",
-    "env_id",
     "duration_ms",
     "billed_duration_ms",
     "init_duration_ms",
@@ -73,17 +70,10 @@ LEAN = (
     "matched",
     "reached",
     "unmatched_id",
-)
-# Read for classifying only, then let go.
-_CLASSIFYING = ("ok", "cold", "init_start", "init_ms", "init_type")
-# What the analysis derives, added to joined.parquet (init_duration_ms replaces the
-# REPORT's where a suppressed init was found).
-DERIVED = (
+    "environment",
     "cancelled",
     "failed",
-    "stream_init_type",
     "suppressed_init",
-    "init_duration_ms",
     "class",
     "init_visible_ms",
     "outside_ms",
@@ -125,9 +115,17 @@ def _join_sql(requests: str, platform: str, deduplicate: bool = False) -> str:
     )
 
 
-def join_files(run_dir: Path, path: Path, spill: Path) -> None:
-    """Every request of the run joined with its REPORT record, streamed into the Parquet
-    file ``path`` out of core (``spill`` holds what does not fit; removed after).
+def join_files(
+    run_dir: Path,
+    path: Path,
+    spill: Path,
+    inits: pd.DataFrame | None = None,
+    run_blocks: Sequence[Block] = (),
+) -> None:
+    """Every request of the run joined with its REPORT record and classified, streamed
+    into the Parquet file ``path`` out of core (``spill`` holds what does not fit;
+    removed after). ``inits``: the run's init records; ``run_blocks``: its blocks, when
+    it was measured in several (each row gets ``block`` and ``round``).
 
     A run's ``platform.jsonl`` holds one record per request id (the collector writes it
     from a map by id; merged blocks are distinct runs), so no pass looks for two."""
@@ -137,65 +135,61 @@ def join_files(run_dir: Path, path: Path, spill: Path) -> None:
             sql = _join_sql(
                 sources.requests_sql(run_dir, spill), sources.platform_sql(run_dir, spill)
             )
-            con.execute(f"COPY ({sql}) TO {sources.sql_text(str(path))} (FORMAT parquet)")
+            classes.prepare(con, sql, inits)
+            labels = "".join(f", {c}" for c in blocks.label_sql(run_blocks))
+            derived = f"SELECT *{labels} FROM ({classes.derived_sql(sql)})"
+            con.execute(f"COPY ({derived}) TO {sources.sql_text(str(path))} (FORMAT parquet)")
         finally:
             con.close()
     finally:
         shutil.rmtree(spill, ignore_errors=True)
 
 
-def read_joined(path: Path, inits: pd.DataFrame | None) -> pd.DataFrame:
-    """The :data:`LEAN` columns of a joined file, classified, in the file's row order."""
+def read_joined(path: Path, run_blocks: Sequence[Block] = ()) -> pd.DataFrame:
+    """The :data:`LEAN` columns of a joined file (and ``block`` and ``round`` when the
+    run has ``run_blocks``), in the file's row order."""
     source = pq.ParquetFile(path)
     if source.metadata.num_rows == 0:
         raise NoDataError("the run has no complete request rows")
     # One column at a time, its Arrow copy let go before the next: never the run twice.
     schema = source.schema_arrow
-    frame = pd.DataFrame({c: _column(path, schema, c) for c in LEAN}, copy=False)
-    frame = derive(frame, inits)
-    return frame.drop(columns=[c for c in _CLASSIFYING if c in frame])
+    names = [*LEAN, *(("block", "round") if run_blocks else ())]
+    return pd.DataFrame({c: _column(path, schema, c) for c in names}, copy=False)
 
 
 def _column(path: Path, schema: pa.Schema, name: str) -> pd.Series:
     """One column as pandas; text read as its dictionary and expanded by position, so
-    each distinct value is one shared Python string, made once."""
+    each distinct value is one shared Python string, made once (or kept as categories,
+    :data:`_CATEGORIES`)."""
     if not pa.types.is_string(schema.field(name).type):
         return pq.read_table(path, columns=[name]).column(0).to_pandas()
-    column = pq.read_table(path, columns=[name], read_dictionary=[name]).column(0)
-    return column.to_pandas().astype(object)
+    column = pq.read_table(path, columns=[name], read_dictionary=[name]).column(0).to_pandas()
+    return column if name in _CATEGORIES else column.astype(object)
 
 
-def write_joined(raw: Path, frame: pd.DataFrame, extra: list[str], path: Path) -> None:
-    """``joined.parquet``: every column of the joined file ``raw`` with what the
-    analysis derived (:data:`DERIVED` and ``extra`` columns of ``frame``, row for row),
-    written one row group at a time; ``raw`` is removed."""
-    derived = {c: frame[c] for c in (*DERIVED, *extra)}
-    types = {
-        c: pa.from_numpy_dtype(series.dtype) if series.dtype.kind in "biuf" else pa.string()
-        for c, series in derived.items()
-    }
-    source = pq.ParquetFile(raw)
-    keep = [n for n in source.schema_arrow.names if n not in derived and n != "unmatched_id"]
+def write_joined(raw: Path, cold_causes: pd.Series, path: Path, spill: Path) -> None:
+    """``joined.parquet``: every row of the joined file ``raw`` with its ``cold_cause``
+    (``cold_causes`` is aligned with the file's rows by position; None where a request
+    was no cold start). DuckDB copies it, both cores, in no particular order; ``raw``
+    and ``spill`` are removed."""
+    given = cold_causes.to_numpy(dtype=object)
+    rows = np.flatnonzero(pd.notna(given))
+    found = pd.DataFrame({"row": rows.astype(np.int64), "cold_cause": given[rows].astype(str)})
     tmp = path.with_suffix(".parquet.tmp")
-    offset = 0
-    writer = None
     try:
-        for batch in source.iter_batches(columns=keep):
-            part = pa.Table.from_batches([batch])
-            rows = slice(offset, offset + part.num_rows)
-            offset += part.num_rows
-            for name, series in derived.items():  # converted a batch at a time
-                values = pa.array(series.iloc[rows], type=types[name], from_pandas=True)
-                part = part.append_column(name, values)
-            if writer is None:
-                writer = pq.ParquetWriter(tmp, part.schema)
-            writer.write_table(part)
+        con = sources.connect(spill, WRITE_MEMORY_LIMIT_MB)
+        try:
+            con.register("causes_frame", found)
+            con.execute(
+                "COPY (SELECT r.* EXCLUDE (unmatched_id, file_row_number), c.cold_cause "
+                f"FROM read_parquet({sources.sql_text(str(raw))}, file_row_number=true) r "
+                "LEFT JOIN causes_frame c ON r.file_row_number = c.row) "
+                f"TO {sources.sql_text(str(tmp))} (FORMAT parquet)"
+            )
+        finally:
+            con.close()
     finally:
-        if writer is not None:
-            writer.close()
-    if writer is None:  # no rows: an empty file with the columns
-        empty = [pa.array([], type=t) for t in types.values()]
-        pq.write_table(pa.table(dict(zip(types, empty, strict=True))), tmp)
+        shutil.rmtree(spill, ignore_errors=True)
     tmp.replace(path)
     raw.unlink(missing_ok=True)
 
@@ -237,10 +231,10 @@ def load_init(run_dir: Path) -> pd.DataFrame:
 def join(
     requests: pd.DataFrame, platform: pd.DataFrame, inits: pd.DataFrame | None = None
 ) -> pd.DataFrame:
-    """In-memory frames joined by the same SQL as a run's files, with every column:
-    each request row kept once (``matched`` says which found its REPORT record),
-    classified. ``inits`` (init records by log stream) tell provisioned environments
-    and suppressed inits apart where the REPORT line alone cannot."""
+    """In-memory frames joined and classified by the same SQL as a run's files, with
+    every column: each request row kept once (``matched`` says which found its REPORT
+    record). ``inits`` (init records by log stream) tell provisioned environments and
+    suppressed inits apart where the REPORT line alone cannot."""
     con = duckdb.connect()
     con.register("requests_frame", _scannable(requests))
     con.register("platform_frame", _scannable(platform))
@@ -253,8 +247,9 @@ def join(
     duplicates = con.execute(
         f"SELECT count(*) - count(DISTINCT {key_sql('request_id')}) FROM ({platform_sql})"
     ).fetchall()[0][0]
-    joined = con.sql(_join_sql(requests_sql, platform_sql, bool(duplicates))).df()
-    return derive(joined, inits)
+    sql = _join_sql(requests_sql, platform_sql, bool(duplicates))
+    classes.prepare(con, sql, inits)
+    return con.sql(classes.derived_sql(sql)).df()
 
 
 def _scannable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -264,76 +259,3 @@ def _scannable(frame: pd.DataFrame) -> pd.DataFrame:
         if out[column].dtype == object:
             out[column] = out[column].map(lambda v: None if v is None or v != v else str(v))
     return out
-
-
-def derive(joined: pd.DataFrame, inits: pd.DataFrame | None) -> pd.DataFrame:
-    """Cancelled and failed requests, init records, then :func:`classify`."""
-    # A request the load's end cut short neither failed nor succeeded: it is counted
-    # apart (Cancelled rows), never in the failure rate.
-    joined["cancelled"] = joined["error"].fillna("").str.startswith("Cancelled")
-    joined["failed"] = (joined["ok"] != 1) & ~joined["cancelled"]
-    return classify(_with_init_records(joined, inits))
-
-
-def _with_init_records(df: pd.DataFrame, inits: pd.DataFrame | None) -> pd.DataFrame:
-    """Per request, from its environment's init records: ``stream_init_type`` (JSON
-    format's initStart says provisioned or on-demand), and ``suppressed_init`` for the
-    first invocation of an environment whose init ran past Lambda's 10 s and was run
-    again inside that invocation. Its REPORT has no Init Duration, so the timed-out init
-    is taken from the INIT_REPORT (the user waited for both)."""
-    df["stream_init_type"] = None
-    df["suppressed_init"] = False
-    if inits is None or inits.empty:
-        return df
-    starts = inits[(inits["kind"] == "start") & inits["init_type"].notna()]
-    df["stream_init_type"] = df["log_stream"].map(
-        starts.drop_duplicates("log_stream").set_index("log_stream")["init_type"]
-    )
-    reports = inits[inits["kind"] == "report"]
-    timed_out = reports[(reports["phase"] == "init") & (reports["status"] == "timeout")]
-    if timed_out.empty:
-        return df
-    init_ms = timed_out.groupby("log_stream")["init_duration_ms"].max()
-    in_stream = df[df["matched"] & df["log_stream"].isin(init_ms.index)]
-    # an environment runs one invocation at a time: its first request is its first
-    first = in_stream.sort_values("start_time").drop_duplicates("log_stream").index
-    df.loc[first, "suppressed_init"] = True
-    df.loc[first, "init_duration_ms"] = df.loc[first, "log_stream"].map(init_ms)
-    return df
-
-
-def classify(df: pd.DataFrame) -> pd.DataFrame:
-    """Add ``class``, ``init_visible_ms``, ``outside_ms``, ``inconsistent``, ``disagree``."""
-    has_init = df["init_duration_ms"].notna()
-    probe_cold = df["cold"] == 1
-    provisioned = df["init_type"].eq("provisioned-concurrency") | df["stream_init_type"].eq(
-        "provisioned-concurrency"
-    )
-    init_end = df["init_start"] + df["init_ms"].fillna(0) / 1000
-    init_before_request = init_end < df["start_time"]
-    has_probe = df["env_id"].fillna("").ne("")
-    # Chosen as codes, named after: a string per row would take 44 bytes of it.
-    names = np.array(["cold", "proactive", "provisioned", "warm", "unknown"], dtype=object)
-    code = np.select(
-        [
-            has_init,
-            ~df["matched"] & probe_cold & ~init_before_request,
-            probe_cold & init_before_request,
-            provisioned,
-            df["matched"] | has_probe,
-        ],
-        [0, 0, 1, 2, 3],
-        default=4,
-    ).astype(np.int8)
-    df["class"] = names[code]
-    df["init_visible_ms"] = np.where(code == 0, df["init_duration_ms"].fillna(0.0), 0.0)
-    inside = df["duration_ms"].fillna(0.0) + df["init_visible_ms"]
-    raw_outside = df["e2e_ms"] - inside
-    df["outside_ms"] = np.where(df["matched"], raw_outside.clip(lower=0.0), np.nan)
-    df["inconsistent"] = df["matched"] & (raw_outside < -_TOLERANCE_MS)
-    df["disagree"] = (
-        df["matched"]
-        & has_probe
-        & ((probe_cold & ~init_before_request & ~has_init) | (~probe_cold & has_init))
-    )
-    return df

@@ -17,7 +17,6 @@ from matplotlib.collections import LineCollection
 from coldbench.analysis import initreport, keepalivereport
 from coldbench.analysis.console import slo_number
 from coldbench.analysis.html import Figure, figure, fmt, render_page
-from coldbench.analysis.stats import environment_of
 from coldbench.analysis.summary import Analysis
 from coldbench.record.summary import ClassStats, Distribution, Summary
 
@@ -221,7 +220,7 @@ def plot_environments(a: Analysis) -> Figure:
     df = a.joined
     frame = pd.DataFrame(
         {
-            "env": environment_of(df),
+            "env": df["environment"],
             "start_time": df["start_time"],
             "end_time": df["start_time"] + df["e2e_ms"] / 1000,
         }

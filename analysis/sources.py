@@ -5,7 +5,7 @@ so a run of ten million requests is scanned in parallel and never held whole in
 Python. Damaged files lose nothing they can keep:
 
 - every field is read as text and numbers are cast with ``TRY_CAST``, so text in a
-  number column empties that one field, not the row (rows without ``start_time`` or
+  number column (or NaN) empties that one field, not the row (rows without ``start_time`` or
   ``e2e_ms`` are dropped afterwards: they say nothing);
 - a row with the wrong number of fields is skipped, quoted newlines are kept;
 - a last line cut short by a killed writer (no newline after it) is dropped: the
@@ -69,6 +69,11 @@ def _header(path: Path) -> list[str]:
         return f.readline().decode(errors="replace").strip().split(",")
 
 
+def _number(field: str) -> str:
+    """A field as DOUBLE: text that is no number, and NaN, are missing (NULL)."""
+    return f"nullif(TRY_CAST({field} AS DOUBLE), 'NaN'::DOUBLE)"
+
+
 def request_columns(present: set[str]) -> str:
     """The SELECT list of the request contract from a source holding ``present``
     columns: numbers as DOUBLE, text as VARCHAR ('' when empty), missing ones empty."""
@@ -76,7 +81,7 @@ def request_columns(present: set[str]) -> str:
     for column in REQUEST_COLUMNS:
         field = f'"{column}"' if column in present else "NULL"
         if column in REQUEST_NUMBERS:
-            columns.append(f"TRY_CAST({field} AS DOUBLE) AS {column}")
+            columns.append(f"{_number(field)} AS {column}")
         else:
             columns.append(f"coalesce({field}::VARCHAR, '') AS {column}")
     return ", ".join(columns)
@@ -87,9 +92,8 @@ def platform_columns(present: set[str]) -> str:
     columns = []
     for column in PLATFORM_FIELDS:
         field = f'"{column}"' if column in present else "NULL"
-        kind = "DOUBLE" if platform_number(column) else "VARCHAR"
-        cast = "TRY_CAST" if kind == "DOUBLE" else "CAST"
-        columns.append(f"{cast}({field} AS {kind}) AS {column}")
+        value = _number(field) if platform_number(column) else f"CAST({field} AS VARCHAR)"
+        columns.append(f"{value} AS {column}")
     return ", ".join(columns)
 
 

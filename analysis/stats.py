@@ -86,41 +86,38 @@ def blocks_of(df: pd.DataFrame) -> pd.Series | None:
     return df["block"]
 
 
-def environment_of(df: pd.DataFrame) -> pd.Series:
-    """Each request's environment: its log stream, else the probe's id ('' if neither)."""
-    stream = df["log_stream"].fillna("").astype(str)
-    return stream.where(stream != "", df["env_id"].fillna("").astype(str))
-
-
 def environments(df: pd.DataFrame) -> dict:
     """How many environments, requests each, lifetimes, and the observed keep-alive."""
-    frame = pd.DataFrame(
-        {
-            "env": environment_of(df),
-            "start_time": df["start_time"],
-            "end_time": df["start_time"] + df["e2e_ms"] / 1000,
-        }
-    )
-    frame = frame[frame["env"] != ""].sort_values("start_time")
-    if frame.empty:
+    known = (df["environment"] != "").to_numpy(dtype=bool)
+    if not known.any():
         return {"count": 0}
-    per_env = frame.groupby("env").agg(
-        requests=("start_time", "size"), first=("start_time", "min"), last=("end_time", "max")
-    )
-    lifetimes = per_env["last"] - per_env["first"]
-    gaps = frame.groupby("env")["start_time"].shift(-1) - frame["end_time"]
-    reused_after = float(gaps.max()) if gaps.notna().any() else None
-    firsts = np.sort(per_env["first"].to_numpy())
+    # Environments as codes in the order of their names, rows by environment then time:
+    # numpy on arrays, one sort each, for runs of millions.
+    codes, names = pd.factorize(df["environment"][known], sort=True)
+    start = df["start_time"].to_numpy(dtype=float)[known]
+    end = start + df["e2e_ms"].to_numpy(dtype=float)[known] / 1000
+    by_time = np.argsort(start, kind="stable")
+    order = by_time[np.argsort(codes[by_time], kind="stable")]
+    codes, start, end = codes[order], start[order], end[order]
+    first_rows = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    requests = np.diff(np.r_[first_rows, codes.size])
+    firsts_by_env = start[first_rows]
+    lasts = np.maximum.reduceat(end, first_rows)
+    lifetimes = lasts - firsts_by_env
+    same = codes[1:] == codes[:-1]  # a request and the next one in its environment
+    gaps = start[1:][same] - end[:-1][same]
+    reused_after = float(gaps.max()) if gaps.size else None
+    firsts = np.sort(firsts_by_env)
     reap_gaps = []
-    for last in per_env["last"].to_numpy():
+    for last in lasts:
         later = firsts[np.searchsorted(firsts, last, side="right") :]
         if later.size:
             reap_gaps.append(float(later[0] - last))
     # Only gaps longer than the longest reuse can be reaps (shorter ones were concurrency).
     reap_gaps = [g for g in reap_gaps if reused_after is None or g > reused_after]
     return {
-        "count": len(per_env),
-        "requests_per_env": asdict(describe(per_env["requests"].astype(float))),
+        "count": len(names),
+        "requests_per_env": asdict(describe(requests.astype(float))),
         "lifetime_s": asdict(describe(lifetimes)),
         "keep_alive_observed_s": {
             "longest_idle_then_reused": reused_after,
@@ -179,12 +176,23 @@ def slo_verdicts(
     )
 
 
+def _group_order(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The order that sorts by key, then value: ``np.lexsort((values, keys))``. Keys of
+    a narrow range (the seconds of a run) are sorted stably as 16-bit numbers, which
+    numpy does by radix, after the values: four times faster at ten million rows."""
+    if keys.size and int(keys.max()) - int(keys.min()) < 2**16:
+        by_value = np.argsort(values)  # equal values may come in any order
+        narrow = (keys[by_value] - keys.min()).astype(np.uint16)
+        return by_value[np.argsort(narrow, kind="stable")]
+    return np.lexsort((values, keys))
+
+
 def grouped_percentiles(
     keys: np.ndarray, values: np.ndarray, qs: tuple[float, ...] = (50.0, 99.0)
 ) -> tuple[np.ndarray, ...]:
     """Each key's percentiles of its values (numpy's linear definition), for every key at
     once: one sort, no Python per group. Returns the keys, then one array per ``q``."""
-    order = np.lexsort((values, keys))
+    order = _group_order(keys, values)
     keys, values = keys[order], values[order]
     starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
     sizes = np.diff(np.r_[starts, keys.size])

@@ -9,12 +9,13 @@ read), ``joined.parquet`` (every request with its platform record and class) and
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from coldbench.analysis import blocks, causes, initprofile, keepalive, stats
+from coldbench.analysis import causes, initprofile, keepalive, stats
 from coldbench.analysis.join import join_files, load_init, read_joined, write_joined
 from coldbench.record.config import Config
 from coldbench.record.rundir import REPORTS_DIR, RunRecord, write_json_atomic
@@ -47,18 +48,21 @@ def analyse(run_dir: Path, config: Config, reports_root: Path = REPORTS_DIR) -> 
     # Joined out of core into a file, then read back column by column: a run of
     # millions of requests is never held whole.
     raw = report_dir / "joined.raw.parquet"
-    join_files(run_dir, raw, report_dir / ".spill")
-    joined = read_joined(raw, load_init(run_dir))
+    spill = report_dir / ".spill"
+    join_files(run_dir, raw, spill, load_init(run_dir), run.blocks)
+    joined = read_joined(raw, run.blocks)
     joined["cold_cause"] = causes.infer(joined, run.recycles)
-    extra = ["cold_cause"]
-    if run.blocks:
-        joined["block"], joined["round"] = blocks.label(joined["start_time"], run.blocks)
-        extra += ["block", "round"]
-    write_joined(raw, joined, extra, report_dir / "joined.parquet")
-    series = stats.timeseries(
-        joined, run.started_ms / 1000, run.ended_ms / 1000 if run.ended_ms else None
-    )
-    summary = build_summary(run, joined, config, init_profile(run_dir, joined))
+    # DuckDB writes joined.parquet on its own threads while pandas, on one core,
+    # summarises: the two overlap.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        written = pool.submit(
+            write_joined, raw, joined["cold_cause"], report_dir / "joined.parquet", spill
+        )
+        series = stats.timeseries(
+            joined, run.started_ms / 1000, run.ended_ms / 1000 if run.ended_ms else None
+        )
+        summary = build_summary(run, joined, config, init_profile(run_dir, joined))
+        written.result()
     write_json_atomic(report_dir / "summary.json", summary.to_dict())
     series.to_csv(report_dir / "timeseries.csv", index=False)
     return Analysis(summary, joined, series, run, report_dir, run_dir)

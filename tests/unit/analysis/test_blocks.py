@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import duckdb
 import pytest
 
 from coldbench.analysis import blocks
@@ -12,7 +13,7 @@ from coldbench.analysis.errors import NoDataError
 from coldbench.analysis.summary import analyse
 from coldbench.analysis.synthetic import generate
 from coldbench.record.config import build_config
-from coldbench.record.rundir import Collection, RunRecord
+from coldbench.record.rundir import Block, Collection, RunRecord
 
 EPOCH = 1_800_000_000.0
 
@@ -58,3 +59,17 @@ def test_a_block_that_recorded_nothing_is_refused(tmp_path):
     (empty / "requests.csv").unlink()
     with pytest.raises(NoDataError, match=r"no requests\.csv"):
         blocks.merge([good, empty], [0, 1], "interleaved", root=tmp_path / "out")
+
+
+def test_a_request_belongs_to_the_last_block_started_when_it_was_sent():
+    """Labels are SQL over the joined rows: a request sent at a block's very start (to
+    the last bit of its float) is that block's; one sent before any block, the first's."""
+    starts = (EPOCH + 0.1234567, EPOCH + 20.000001)
+    given = [Block("b", 1, starts[1], starts[1] + 9, 2), Block("a", 4, starts[0], EPOCH + 9, 1)]
+    times = [EPOCH - 1, starts[0], starts[1] - 1e-6, starts[1], EPOCH + 99]
+    values = ", ".join(f"({t!r}::DOUBLE)" for t in times)
+    found = duckdb.execute(
+        f"SELECT {', '.join(blocks.label_sql(given))} FROM (VALUES {values}) v(start_time)"
+    ).fetchall()
+    assert found == [(4, 1), (4, 1), (4, 1), (1, 2), (1, 2)]
+    assert blocks.label_sql([]) == ()

@@ -12,7 +12,7 @@ def requests(*rows) -> pd.DataFrame:
     filled = [(*r, "", "")[:6] for r in rows]
     return pd.DataFrame(
         filled,
-        columns=["start_time", "e2e_ms", "class", "log_stream", "platform_status", "error_type"],
+        columns=["start_time", "e2e_ms", "class", "environment", "platform_status", "error_type"],
     ).assign(env_id="")
 
 
@@ -98,7 +98,7 @@ def _reference(df: pd.DataFrame, recycles=()) -> list:
     )
     envs: dict[str, dict] = {}
     for key, start, end, bad in zip(
-        frame["log_stream"], frame["start_time"], frame["end_time"], fatal, strict=True
+        frame["environment"], frame["start_time"], frame["end_time"], fatal, strict=True
     ):
         e = envs.setdefault(key, {"starts": [], "ends": []})
         e["starts"].append(start)
@@ -113,7 +113,7 @@ def _reference(df: pd.DataFrame, recycles=()) -> list:
     used: set = set()
     found = {}
     for index, row in frame[frame["class"] == "cold"].iterrows():
-        t, own = row["start_time"], row["log_stream"]
+        t, own = row["start_time"], row["environment"]
         cause = None
         for (began, _), gone in zip(recycles, retired, strict=True):
             free = [k for k in gone if k not in used and k != own]

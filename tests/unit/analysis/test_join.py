@@ -9,7 +9,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from coldbench.analysis.join import join, load_platform, load_requests
+from coldbench.analysis.join import join, join_files, load_platform, load_requests, read_joined
 from coldbench.analysis.stats import describe, environments
 from coldbench.analysis.summary import build_summary
 from coldbench.record.config import Config
@@ -140,6 +140,27 @@ def test_disagreement_counted(tmp_path):
     rows = [request_row(request_id="A", e2e_ms=50, cold=0, env_id="e1", seq=5)]
     df = write_run(tmp_path, rows, [report("A", 2.0, init=30.0)])
     assert bool(df.loc[0, "disagree"])
+
+
+def test_a_nan_in_a_number_field_is_missing_not_an_init(tmp_path):
+    """ "NaN" read as a number must not make a warm request cold: the class is chosen
+    in SQL, where NaN is a value and only NULL is missing."""
+    rows = [request_row(request_id="A", e2e_ms=20, cold=0, env_id="e1", seq=2)]
+    write_run(tmp_path, rows, [report("A", 2.0, init="NaN")])
+    join_files(tmp_path, tmp_path / "joined.parquet", tmp_path / ".spill")  # as run files
+    df = read_joined(tmp_path / "joined.parquet")
+    assert df.loc[0, "class"] == "warm" and df.loc[0, "init_visible_ms"] == 0
+    assert pd.isna(df.loc[0, "init_duration_ms"]) and df.loc[0, "outside_ms"] == 18
+
+
+def test_each_request_is_served_by_its_log_stream_else_its_probed_environment(tmp_path):
+    rows = [
+        request_row(request_id="A", env_id="e1"),
+        request_row(request_id="B", env_id="e2"),  # no REPORT: the probe's id
+        request_row(request_id="C", status=429, ok=0),  # neither
+    ]
+    df = write_run(tmp_path, rows, [report("A", 2.0, stream="s9")]).set_index("request_id")
+    assert df["environment"].to_dict() == {"A": "s9", "B": "e2", "C": ""}
 
 
 def test_torn_last_line_is_dropped(tmp_path):
