@@ -68,18 +68,29 @@ def main(quick: bool = False) -> dict:
             text=True,
             check=True,
         )
-        read = subprocess.run(
-            [sys.executable, "-c", READ, str(run_dir)], capture_output=True, text=True, check=True
-        )
+        # The read is timed twice and the faster one kept: the ratio is then the
+        # harder to meet, whatever else the machine was doing.
+        reads = [
+            float(
+                subprocess.run(
+                    [sys.executable, "-c", READ, str(run_dir)],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                ).stdout
+            )
+            for _ in range(2)
+        ]
     figures = json.loads(out.stdout.strip().splitlines()[-1])
-    figures["read_seconds"] = float(read.stdout)
+    figures["read_seconds"] = min(reads)
     assert figures["matched"] == size and figures["requests"] == size
     made = f"generated in {generated:.0f} s" if given is None else f"the run in {given}"
     print(f"analysis of {size:,} requests + {size:,} REPORT records ({made})")
     print(f"  join + classify + summarise + write: {figures['seconds']:.1f} s  [target <= 60 s]")
     ratio = figures["seconds"] / figures["read_seconds"]
     print(
-        f"  pyarrow reading the raw files alone: {figures['read_seconds']:.1f} s -> analysis "
+        f"  pyarrow reading the raw files alone (faster of two): {figures['read_seconds']:.1f} s "
+        f"({reads[0]:.1f}, {reads[1]:.1f}) -> analysis "
         f"{ratio:.1f}x that  [scale target <= 3x]"
     )
     print(f"  peak memory: {figures['peak_mb']:,.0f} MB  [target <= 4096 MB]")

@@ -153,6 +153,19 @@ def test_a_nan_in_a_number_field_is_missing_not_an_init(tmp_path):
     assert pd.isna(df.loc[0, "init_duration_ms"]) and df.loc[0, "outside_ms"] == 18
 
 
+def test_text_in_a_number_field_of_a_report_empties_that_field_not_the_record(tmp_path):
+    rows = [request_row(request_id="A", e2e_ms=20), request_row(request_id="B", e2e_ms=20)]
+    records = [report("A", "soon", init=5.0), report("B", 2.0), "{not json"]
+    write_run(tmp_path, rows, records[:2])
+    with (tmp_path / "platform.jsonl").open("a") as f:
+        f.write(records[2] + "\n")
+    join_files(tmp_path, tmp_path / "joined.parquet", tmp_path / ".spill")
+    df = read_joined(tmp_path / "joined.parquet")
+    assert df["matched"].all() and len(df) == 2
+    a = df[df["duration_ms"].isna()]
+    assert len(a) == 1 and a["class"].iloc[0] == "cold" and a["init_visible_ms"].iloc[0] == 5
+
+
 def test_each_request_is_served_by_its_log_stream_else_its_probed_environment(tmp_path):
     rows = [
         request_row(request_id="A", env_id="e1"),
