@@ -130,8 +130,7 @@ def platform_sql(run_dir: Path, spill: Path) -> str:
     # stays, as TRY_CAST would have it.
     types = {c: "DOUBLE" if platform_number(c) else "VARCHAR" for c in PLATFORM_FIELDS}
     select = ", ".join(
-        f"nullif({c}, 'NaN'::DOUBLE) AS {c}" if platform_number(c) else c
-        for c in PLATFORM_FIELDS
+        f"nullif({c}, 'NaN'::DOUBLE) AS {c}" if platform_number(c) else c for c in PLATFORM_FIELDS
     )
     source = sql_text(str(complete_lines(path, spill)))
     return (
