@@ -42,6 +42,8 @@ CAUSES = (
     "proactive",
     "unexplained",
 )
+# What :func:`infer` reads of each request.
+COLUMNS = ("start_time", "e2e_ms", "class", "environment", "platform_status", "error_type")
 FATAL = ("Runtime.ExitError", "Sandbox.Timedout", "Runtime.OutOfMemory", "Function.Crashed")
 
 

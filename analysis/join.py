@@ -145,16 +145,20 @@ def join_files(
         shutil.rmtree(spill, ignore_errors=True)
 
 
-def read_joined(path: Path, run_blocks: Sequence[Block] = ()) -> pd.DataFrame:
-    """The :data:`LEAN` columns of a joined file (and ``block`` and ``round`` when the
-    run has ``run_blocks``), in the file's row order."""
+def lean_columns(run_blocks: Sequence[Block] = ()) -> tuple[str, ...]:
+    """What the analysis reads back: :data:`LEAN`, and ``block`` and ``round`` when the
+    run has ``run_blocks``."""
+    return (*LEAN, *(("block", "round") if run_blocks else ()))
+
+
+def read_joined(path: Path, columns: Sequence[str] = LEAN) -> pd.DataFrame:
+    """``columns`` of a joined file, in the file's row order."""
     source = pq.ParquetFile(path)
     if source.metadata.num_rows == 0:
         raise NoDataError("the run has no complete request rows")
     # One column at a time, its Arrow copy let go before the next: never the run twice.
     schema = source.schema_arrow
-    names = [*LEAN, *(("block", "round") if run_blocks else ())]
-    return pd.DataFrame({c: _column(path, schema, c) for c in names}, copy=False)
+    return pd.DataFrame({c: _column(path, schema, c) for c in columns}, copy=False)
 
 
 def _column(path: Path, schema: pa.Schema, name: str) -> pd.Series:
@@ -170,8 +174,8 @@ def _column(path: Path, schema: pa.Schema, name: str) -> pd.Series:
 def write_joined(raw: Path, cold_causes: pd.Series, path: Path, spill: Path) -> None:
     """``joined.parquet``: every row of the joined file ``raw`` with its ``cold_cause``
     (``cold_causes`` is aligned with the file's rows by position; None where a request
-    was no cold start). DuckDB copies it, both cores, in no particular order; ``raw``
-    and ``spill`` are removed."""
+    was no cold start). DuckDB copies it, both cores, in no particular order; ``spill``
+    is removed (``raw`` is left to whoever else reads it)."""
     given = cold_causes.to_numpy(dtype=object)
     rows = np.flatnonzero(pd.notna(given))
     found = pd.DataFrame({"row": rows.astype(np.int64), "cold_cause": given[rows].astype(str)})
@@ -191,7 +195,6 @@ def write_joined(raw: Path, cold_causes: pd.Series, path: Path, spill: Path) -> 
     finally:
         shutil.rmtree(spill, ignore_errors=True)
     tmp.replace(path)
-    raw.unlink(missing_ok=True)
 
 
 def load_requests(run_dir: Path) -> pd.DataFrame:

@@ -16,7 +16,13 @@ from pathlib import Path
 import pandas as pd
 
 from coldbench.analysis import causes, initprofile, keepalive, stats
-from coldbench.analysis.join import join_files, load_init, read_joined, write_joined
+from coldbench.analysis.join import (
+    join_files,
+    lean_columns,
+    load_init,
+    read_joined,
+    write_joined,
+)
 from coldbench.record.config import Config
 from coldbench.record.rundir import REPORTS_DIR, RunRecord, write_json_atomic
 from coldbench.record.summary import (
@@ -50,19 +56,26 @@ def analyse(run_dir: Path, config: Config, reports_root: Path = REPORTS_DIR) -> 
     raw = report_dir / "joined.raw.parquet"
     spill = report_dir / ".spill"
     join_files(run_dir, raw, spill, load_init(run_dir), run.blocks)
-    joined = read_joined(raw, run.blocks)
-    joined["cold_cause"] = causes.infer(joined, run.recycles)
-    # DuckDB writes joined.parquet on its own threads while pandas, on one core,
-    # summarises: the two overlap.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        written = pool.submit(
-            write_joined, raw, joined["cold_cause"], report_dir / "joined.parquet", spill
-        )
-        series = stats.timeseries(
-            joined, run.started_ms / 1000, run.ended_ms / 1000 if run.ended_ms else None
-        )
-        summary = build_summary(run, joined, config, init_profile(run_dir, joined))
-        written.result()
+    # The columns the causes need first: DuckDB then writes joined.parquet on its own
+    # threads while pandas, on one core, reads the rest and summarises.
+    try:
+        joined = read_joined(raw, causes.COLUMNS)
+        cold_causes = causes.infer(joined, run.recycles)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            written = pool.submit(
+                write_joined, raw, cold_causes, report_dir / "joined.parquet", spill
+            )
+            rest = [c for c in lean_columns(run.blocks) if c not in joined]
+            for name, column in read_joined(raw, rest).items():
+                joined[name] = column
+            joined["cold_cause"] = cold_causes
+            series = stats.timeseries(
+                joined, run.started_ms / 1000, run.ended_ms / 1000 if run.ended_ms else None
+            )
+            summary = build_summary(run, joined, config, init_profile(run_dir, joined))
+            written.result()
+    finally:
+        raw.unlink(missing_ok=True)
     write_json_atomic(report_dir / "summary.json", summary.to_dict())
     series.to_csv(report_dir / "timeseries.csv", index=False)
     return Analysis(summary, joined, series, run, report_dir, run_dir)
