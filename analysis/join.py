@@ -84,34 +84,39 @@ LEAN = (
 
 def key_sql(column: str) -> str:
     """The one place a join key is built: request ids, trimmed of spaces and
-    lower-cased. (HTTP and the REPORT parser strip other whitespace already; trimming
-    a set of characters would cost DuckDB a third of the join.)"""
-    return f"lower(trim(coalesce({column}, '')))"
+    lower-cased; NULL for an empty id, which never matches. (HTTP and the REPORT parser
+    strip other whitespace already; trimming a set of characters would cost DuckDB a
+    third of the join.)"""
+    return f"nullif(lower(trim(coalesce({column}, ''))), '')"
 
 
 def _join_sql(requests: str, platform: str, deduplicate: bool = False) -> str:
     """Every request row (``requests``, a SELECT of the request contract) left-joined
     with the REPORT record (``platform``) of its request id. ``deduplicate``: where one
-    id has several records (files merged by hand), the earliest wins, whole."""
+    id has several records (files merged by hand), the earliest wins, whole.
+
+    Each key is built once, in a projection (a filter on it would be pushed below and
+    build it again): an empty id's key is NULL, which no equality matches."""
     fields = [c for c in PLATFORM_FIELDS if c not in ("request_id", "status")]
     if deduplicate:
         record = ", ".join([*fields, "status"])
         right = (
             f"SELECT _key, unnest(min(struct_pack({record}))) FROM "
             f"(SELECT {key_sql('request_id')} AS _key, * FROM ({platform})) "
-            "WHERE _key <> '' GROUP BY _key"
+            "WHERE _key IS NOT NULL GROUP BY _key"
         )
     else:
         right = f"SELECT {key_sql('request_id')} AS _key, * FROM ({platform})"
     invoked = ", ".join(str(s) for s in sorted(NOT_INVOKED_STATUSES))
-    key = key_sql("r.request_id")
     # reached: the request got to the function (rundir.reached_function, by column)
     return (
-        f"SELECT r.* EXCLUDE (source), {', '.join('p.' + f for f in fields)}, "
+        f"SELECT r.* EXCLUDE (source, _key), {', '.join('p.' + f for f in fields)}, "
         "p.status AS platform_status, p._key IS NOT NULL AS matched, "
-        f"({key} <> '' AND r.status IS NOT NULL AND r.status NOT IN ({invoked})) AS reached, "
+        "(r._key IS NOT NULL AND r.status IS NOT NULL "
+        f"AND r.status NOT IN ({invoked})) AS reached, "
         "CASE WHEN p._key IS NULL THEN r.request_id END AS unmatched_id "
-        f"FROM ({requests}) r LEFT JOIN ({right}) p ON {key} = p._key AND p._key <> ''"
+        f"FROM (SELECT *, {key_sql('request_id')} AS _key FROM ({requests})) r "
+        f"LEFT JOIN ({right}) p ON r._key = p._key"
     )
 
 
@@ -248,7 +253,8 @@ def join(
     )
     platform_sql = f"SELECT {sources.platform_columns(set(platform.columns))} FROM platform_frame"
     duplicates = con.execute(
-        f"SELECT count(*) - count(DISTINCT {key_sql('request_id')}) FROM ({platform_sql})"
+        f"SELECT count({key_sql('request_id')}) - count(DISTINCT {key_sql('request_id')}) "
+        f"FROM ({platform_sql})"
     ).fetchall()[0][0]
     sql = _join_sql(requests_sql, platform_sql, bool(duplicates))
     classes.prepare(con, sql, inits)
