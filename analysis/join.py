@@ -70,15 +70,7 @@ LEAN = (
     "matched",
     "reached",
     "unmatched_id",
-    "environment",
-    "cancelled",
-    "failed",
-    "suppressed_init",
-    "class",
-    "init_visible_ms",
-    "outside_ms",
-    "inconsistent",
-    "disagree",
+    *(c for c in classes.DERIVED if c != "stream_init_type"),
 )
 
 

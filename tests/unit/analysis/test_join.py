@@ -9,6 +9,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from coldbench.analysis import classes
 from coldbench.analysis.join import join, join_files, load_platform, load_requests, read_joined
 from coldbench.analysis.stats import describe, environments
 from coldbench.analysis.summary import build_summary
@@ -174,6 +175,7 @@ def test_each_request_is_served_by_its_log_stream_else_its_probed_environment(tm
     ]
     df = write_run(tmp_path, rows, [report("A", 2.0, stream="s9")]).set_index("request_id")
     assert df["environment"].to_dict() == {"A": "s9", "B": "e2", "C": ""}
+    assert set(classes.DERIVED) <= set(df.columns)
 
 
 def test_torn_last_line_is_dropped(tmp_path):
