@@ -179,7 +179,8 @@ def slo_verdicts(
 def _group_order(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
     """The order that sorts by key, then value: ``np.lexsort((values, keys))``. Keys of
     a narrow range (the seconds of a run) are sorted stably as 16-bit numbers, which
-    numpy does by radix, after the values: four times faster at ten million rows."""
+    numpy does by radix, after the values: at ten million rows, in about half the time
+    of ``lexsort`` (1.6-2.6 s against 3.3-4.4 s, profiled)."""
     if keys.size and int(keys.max()) - int(keys.min()) < 2**16:
         by_value = np.argsort(values)  # equal values may come in any order
         narrow = (keys[by_value] - keys.min()).astype(np.uint16)
