@@ -4,9 +4,11 @@
 so a run of ten million requests is scanned in parallel and never held whole in
 Python. Damaged files lose nothing they can keep:
 
-- every field is read as text and numbers are cast with ``TRY_CAST``, so text in a
-  number column (or NaN) empties that one field, not the row (rows without ``start_time`` or
-  ``e2e_ms`` are dropped afterwards: they say nothing);
+- a request field is read as text and a number cast with ``TRY_CAST``; a REPORT
+  record's numbers are parsed by the JSON reader, which empties a field that is no
+  number. Either way text in a number column (or NaN) empties that one field, not the
+  row (rows without ``start_time`` or ``e2e_ms`` are dropped afterwards: they say
+  nothing);
 - a row with the wrong number of fields is skipped, quoted newlines are kept;
 - a last line cut short by a killed writer (no newline after it) is dropped: the
   file's complete lines are read from a copy;
@@ -69,9 +71,15 @@ def _header(path: Path) -> list[str]:
         return f.readline().decode(errors="replace").strip().split(",")
 
 
+def _without_nan(number: str) -> str:
+    """A DOUBLE expression with NaN missing (NULL), as pandas has it: SQL would take
+    NaN for a value (an Init Duration of NaN would make a request cold)."""
+    return f"nullif({number}, 'NaN'::DOUBLE)"
+
+
 def _number(field: str) -> str:
-    """A field as DOUBLE: text that is no number, and NaN, are missing (NULL)."""
-    return f"nullif(TRY_CAST({field} AS DOUBLE), 'NaN'::DOUBLE)"
+    """A text field as DOUBLE: text that is no number, and NaN, are missing (NULL)."""
+    return _without_nan(f"TRY_CAST({field} AS DOUBLE)")
 
 
 def request_columns(present: set[str]) -> str:
@@ -130,7 +138,7 @@ def platform_sql(run_dir: Path, spill: Path) -> str:
     # stays, as TRY_CAST would have it.
     types = {c: "DOUBLE" if platform_number(c) else "VARCHAR" for c in PLATFORM_FIELDS}
     select = ", ".join(
-        f"nullif({c}, 'NaN'::DOUBLE) AS {c}" if platform_number(c) else c for c in PLATFORM_FIELDS
+        f"{_without_nan(c)} AS {c}" if platform_number(c) else c for c in PLATFORM_FIELDS
     )
     source = sql_text(str(complete_lines(path, spill)))
     return (
@@ -147,9 +155,8 @@ def connect(spill: Path, memory_limit_mb: int) -> duckdb.DuckDBPyConnection:
     con.execute("SET enable_progress_bar = false")  # it would print into the CLI's output
     con.execute(f"SET memory_limit = '{memory_limit_mb}MB'")
     con.execute(f"SET temp_directory = {sql_text(str(spill / 'tmp'))}")
-    con.execute(
-        "SET preserve_insertion_order = false"
-    )  # rows are matched by position in the file written
+    # Rows come out in any order: the analysis matches them by the file's row numbers.
+    con.execute("SET preserve_insertion_order = false")
     # Every join here is written with the side to hold in memory on the right: the
     # REPORT records, or a small table. DuckDB would otherwise choose by estimates, and
     # once chose the requests (wider, with their ids), spilling: 150 s for 10 M, not 35.
