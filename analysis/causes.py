@@ -72,7 +72,7 @@ def _environments(df: pd.DataFrame) -> dict[str, _Env]:
     starts, ends = df["start_time"].to_numpy(), df["end_time"].to_numpy()
     fatal = df["fatal"].to_numpy()
     found: dict[str, _Env] = {}
-    groups = df.groupby("env", sort=False).indices
+    groups = df.groupby("env", sort=False, observed=True).indices
     for key, rows in sorted(groups.items(), key=lambda item: item[1][0]):  # first seen first
         if key:
             # rows come in time order: the last one decides how the environment ended

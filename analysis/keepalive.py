@@ -87,7 +87,7 @@ def environments(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     gap it survived short of R, so the interval is never empty."""
     survived: dict[str, list[float]] = {}
     died: dict[str, float] = {}
-    for _, mine in rows.sort_values("start_time").groupby("user", sort=False):
+    for _, mine in rows.sort_values("start_time").groupby("user", sort=False, observed=True):
         previous = ""
         for name, env, cold in zip(mine["name"], mine["env"], mine["is_cold"], strict=True):
             if previous and name != PREFIX + "warm":

@@ -53,7 +53,7 @@ def plot_latency_over_time(a: Analysis) -> Figure:
     for start, stage in a.run.idle_windows():
         ax.axvspan(start, start + stage, color="#eee", label="_idle")
     dense = False
-    for cls, group in df[["class", "start_time", "e2e_ms"]].groupby("class"):
+    for cls, group in df[["class", "start_time", "e2e_ms"]].groupby("class", observed=True):
         x, y = group["start_time"] - t0, group["e2e_ms"]
         if cls == "warm" and len(group) > DENSITY_ABOVE:
             dense = True
@@ -121,7 +121,7 @@ def cdf_points(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def plot_cdf(a: Analysis) -> Figure:
     fig, ax = plt.subplots(figsize=(7, 3.6))
-    for cls, group in a.joined["e2e_ms"].groupby(a.joined["class"]):
+    for cls, group in a.joined["e2e_ms"].groupby(a.joined["class"], observed=True):
         x, y = cdf_points(group.to_numpy())
         ax.plot(x, y, color=COLORS.get(cls, "k"), label=cls)
     ax.set(xscale="log", xlabel="end-to-end ms (log)", ylabel="fraction of requests")
@@ -228,7 +228,9 @@ def plot_environments(a: Analysis) -> Figure:
     frame = frame[frame["env"] != ""]
     t0 = _t0(a)
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 4.6), sharex=True)
-    spans = frame.groupby("env").agg(first=("start_time", "min"), last=("end_time", "max"))
+    spans = frame.groupby("env", observed=True).agg(
+        first=("start_time", "min"), last=("end_time", "max")
+    )
     spans = spans.sort_values("first")
     # One line per environment, a marker at each end: an environment that served one
     # request is a point, not a line of zero length that no one would see.

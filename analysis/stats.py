@@ -63,7 +63,7 @@ def group_stats(df: pd.DataFrame, by: str) -> dict[str, ClassStats]:
     labels = blocks_of(df)
     block_values = None if labels is None else labels.to_numpy()
     result = {}
-    groups = df[by].groupby(df[by], sort=True).indices
+    groups = df[by].groupby(df[by], sort=True, observed=True).indices
     for key, rows in groups.items():
         picked = None if block_values is None else block_values[rows]
         if picked is not None and np.unique(picked).size < 2:

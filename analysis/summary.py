@@ -168,7 +168,7 @@ def build_summary(
         order=run.order,
         blocks=len(run.blocks),
         plan=run.plan,
-        workers={str(k): int(v) for k, v in df["worker"].value_counts().sort_index().items()},
+        workers={str(k): int(v) for k, v in df["worker"].value_counts().sort_index().items() if v},
     )
 
 
