@@ -30,7 +30,11 @@ result = analyse(Path(sys.argv[1]), build_config({}), reports_root=Path(sys.argv
 elapsed = time.perf_counter() - began
 status = open("/proc/self/status").read()
 peak_mb = int(status.split("VmHWM:")[1].split()[0]) / 1024
-print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "requests": result.summary.requests,
+# the frame read back, per request: values, pointers and category codes (the few
+# distinct strings they point at are not counted)
+frame_bytes = int(result.joined.memory_usage(deep=False).sum()) / len(result.joined)
+print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "frame_bytes": frame_bytes,
+                  "requests": result.summary.requests,
                   "matched": result.summary.matched, "cold": result.summary.cold_starts}))
 """
 
@@ -94,6 +98,9 @@ def main(quick: bool = False) -> dict:
         f"{ratio:.1f}x that  [scale target <= 3x]"
     )
     print(f"  peak memory: {figures['peak_mb']:,.0f} MB  [target <= 4096 MB]")
+    print(
+        f"  columns read back: {figures['frame_bytes']:.0f} bytes per request (grows with the run)"
+    )
     return figures
 
 
