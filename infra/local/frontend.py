@@ -115,8 +115,10 @@ class FunctionUrl:
         if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
             return _send(error_response(*TOO_LARGE), request_id)
         try:
-            async with asyncio.timeout(BODY_TIMEOUT_S):
-                body = await request.read()
+            body = b""
+            if request.body_exists:  # no timer for the common bodiless request
+                async with asyncio.timeout(BODY_TIMEOUT_S):
+                    body = await request.read()
         except web.HTTPRequestEntityTooLarge:
             return _send(error_response(*TOO_LARGE), request_id)
         except TimeoutError:  # a body trickling in holds nothing of ours for long

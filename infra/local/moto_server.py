@@ -33,7 +33,15 @@ class MotoServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self, timeout_s: float = 60) -> str:
-        cmd = [sys.executable, "-m", "moto.server", "-H", self.host, "-p", str(self.port)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "coldbench.infra.local.moto_main",
+            "-H",
+            self.host,
+            "-p",
+            str(self.port),
+        ]
         if SETPRIV:
             cmd = [SETPRIV, "--pdeathsig", "KILL", "--", *cmd]  # dies with us, however we end
         self.proc = subprocess.Popen(

@@ -134,6 +134,8 @@ class RuntimeApi:
 async def _read_capped(request: web.BaseRequest, limit: int) -> bytes:
     """The body's first ``limit`` bytes; the rest is read and dropped, however large, so
     an oversized response is recognised as such and never held in memory whole."""
+    if request.content_length is not None and request.content_length <= limit:
+        return await request.read()  # the common case, in one piece
     kept = bytearray()
     async for chunk in request.content.iter_chunked(1 << 16):
         if len(kept) < limit:

@@ -9,10 +9,9 @@ A background thread ships batches so the event loop serving requests never waits
 CloudWatch. Each request costs far more than the events in it (on the 2-core development
 machine ~4 ms of boto3 and ~8 ms of moto per request, ~10 and ~25 us per event), so it
 ships few and large: a stream's events go once its oldest has waited half a second,
-oldest stream first, at most :data:`_REQUESTS_PER_TICK` requests a tick (a full batch
-goes at once). Under light load every event reaches CloudWatch within ~0.75 s; at a
+oldest stream first, one stream a tick (a full batch goes at once). Under light load every event reaches CloudWatch within ~0.75 s; at a
 high rate over many streams each stream waits its turn, so the backlog stays bounded
-(about two seconds of events with 16 busy streams) and the final flush is short.
+(about four seconds of events with 16 busy streams) and the final flush is short.
 One bad event never costs its batch: events are
 shaped into what ``PutLogEvents`` accepts first (:mod:`logbatch`), a refused request is
 halved until the event it refuses stands alone, and a failed request is retried with
@@ -45,7 +44,7 @@ log = logging.getLogger(__name__)
 RUNTIME_VERSION = "python:{}.{}.local".format(*sys.version_info[:2])  # INIT_START
 _TICK_S = 0.25
 _MAX_WAIT_MS = 500  # a stream's events ship once the oldest has waited this long ...
-_REQUESTS_PER_TICK = 2  # ... at most this many streams a tick, oldest first ...
+_REQUESTS_PER_TICK = 1  # ... at most this many streams a tick, oldest first ...
 _FULL_BATCH_EVENTS = 2_000  # ... but a stream holding this many ships at once
 _MAX_ATTEMPTS = 6  # a batch is tried over ~30 s (0.5 s doubling, at most 8 s apart)
 _REFUSED = {"InvalidParameterException", "DataAlreadyAcceptedException"}

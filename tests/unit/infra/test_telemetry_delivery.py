@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from coldbench.analysis.cloudwatch import fetch_logs_dropped
 from coldbench.analysis.platform import parse_logs_dropped, parse_report
 from coldbench.infra.local import logbatch
+from coldbench.infra.local import telemetry as telemetry_module
 from coldbench.infra.local.logbatch import (
     MAX_EVENT_BYTES,
     plan_batches,
@@ -244,3 +245,36 @@ def test_a_delivery_delay_holds_young_events_back_until_the_end(endpoint):
     assert stored(endpoint, group) == ["old enough"]
     t.flush(final=True)  # stopping delivers everything
     assert stored(endpoint, group) == ["old enough", "too young"]
+
+
+# -- pacing: few, large requests, and a backlog that stays bounded ---------------------
+def test_paced_shipping_takes_the_oldest_waiting_stream_and_any_full_one():
+    t = Telemetry("http://127.0.0.1:9", "us-east-1", "f", "g")  # never contacted here
+    now = time.time()
+    t.log("young", "just now", now)
+    t.log("older", "a second ago", now - 1.0)
+    t.log("oldest", "two seconds ago", now - 2.0)
+    for i in range(telemetry_module._FULL_BATCH_EVENTS):
+        t.log("busy", f"line {i}", now)  # young, but a full batch
+    assert t.backlog() == 3 + telemetry_module._FULL_BATCH_EVENTS
+    assert sorted(t._due()) == ["busy", "oldest"]  # one waiting stream a tick, the oldest
+    assert list(t._due()) == ["older"]
+    assert t._due() == {}  # "young" has not waited half a second yet
+    assert t.backlog() == 1
+
+
+def test_paced_flushes_deliver_every_event_and_the_final_one_the_rest(endpoint):
+    group = "/aws/lambda/paced"
+    t = telemetry(endpoint, group)
+    now = time.time()
+    for i in range(6):
+        t.log(f"stream-{i}", report(i), now - 1.0)
+    t.log("stream-young", report(99), now)
+    t.flush(paced=True)
+    assert len(stored(endpoint, group)) == 1 and t.backlog() == 6
+    for _ in range(5):
+        t.flush(paced=True)
+    assert t.backlog() == 1  # the young one waits its half second
+    t.flush(final=True)
+    assert t.backlog() == 0
+    assert sorted(stored(endpoint, group)) == sorted([report(i) for i in (*range(6), 99)])
