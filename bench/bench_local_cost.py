@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -187,6 +188,32 @@ def coldbench_round(seconds: int, workdir: Path, endpoint: str, moto_pid: int) -
     }
 
 
+def cli_stop_s(seconds: int, workdir: Path) -> float:
+    """``coldbench local`` as a user runs it: saturated by the same client, then Ctrl-C
+    (SIGINT); how long until it has exited, its environments and moto gone."""
+    env = {
+        **os.environ,
+        "COLDBENCH_URL_AUTH": "NONE",
+        "COLDBENCH_FUNCTION_RESERVED_CONCURRENCY": "0",
+        "COLDBENCH_LOCAL_CPU_SCALING": "off",
+        "COLDBENCH_LOCAL_MAX_ENVIRONMENTS": "64",
+    }
+    cmd = [sys.executable, "-m", "coldbench.cli", "local"]
+    local = subprocess.Popen(cmd, cwd=workdir, env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert local.stdout is not None
+        first = local.stdout.readline()  # "local Lambda NAME at URL (auth NONE)"
+        url = first.split(" at ", 1)[1].split()[0]
+        locust(url, seconds, workdir, "cli")
+        started = time.perf_counter()
+        local.send_signal(signal.SIGINT)
+        local.wait(120)
+        return time.perf_counter() - started
+    finally:
+        if local.poll() is None:
+            local.kill()
+
+
 def main(quick: bool = False) -> dict:
     seconds, rounds = (4, 1) if quick else (10, 3)
     source_dir, handler = source_for("probe")
@@ -215,14 +242,15 @@ def main(quick: bool = False) -> dict:
                         )
             finally:
                 moto.stop()
-    return report(results, rounds, seconds)
+        ctrl_c_s = cli_stop_s(seconds, workdir)
+    return report(results, rounds, seconds, ctrl_c_s)
 
 
 def median_of(runs: list[dict], key: str) -> float:
     return statistics.median(run[key] for run in runs)
 
 
-def report(results: dict[str, list[dict]], rounds: int, seconds: int) -> dict:
+def report(results: dict[str, list[dict]], rounds: int, seconds: int, ctrl_c_s: float) -> dict:
     bare, minimal, cold = results["bare"], results["minimal"], results["coldbench"]
     rps = {name: median_of(runs, "rps") for name, runs in results.items()}
     ratios = sorted(c["rps"] / m["rps"] for c, m in zip(cold, minimal, strict=True))
@@ -242,6 +270,11 @@ def report(results: dict[str, list[dict]], rounds: int, seconds: int) -> dict:
         f"  coldbench's own CPU (front end + telemetry + moto): {statistics.median(own):.3f} ms"
         f" per invocation  [target <= 0.15]"
     )
+    driver = statistics.median(r["cpu_ms"]["driver"] for r in minimal)
+    print(
+        f"    the minimal driver's own: {driver:.3f} ms; coldbench's beyond it:"
+        f" {statistics.median(own) - driver:.3f} ms per invocation"
+    )
     print(
         f"  coldbench / minimal driver: {statistics.median(ratios):.2f}x"
         f" (rounds {ratios[0]:.2f}..{ratios[-1]:.2f})  [target >= 0.8]"
@@ -257,10 +290,16 @@ def report(results: dict[str, list[dict]], rounds: int, seconds: int) -> dict:
             f" [target <= 3]; REPORT lines {run['reports']:,} of {run['invocations']:,}"
             " invocations"
         )
+    print(
+        f"  coldbench local, Ctrl-C after {seconds} s of the same load: exited in"
+        f" {ctrl_c_s:.2f} s  [target <= 3]"
+    )
     return {
+        "ctrl_c_s": ctrl_c_s,
         "rps": rps,
         "ratio_to_minimal": statistics.median(ratios),
         "own_cpu_ms": statistics.median(own),
+        "minimal_driver_cpu_ms": driver,
         "stop_s": max(run["stop_s"] for run in cold),
         "reports_missing": sum(run["invocations"] - run["reports"] for run in cold),
         "bare": bare,
