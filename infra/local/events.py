@@ -9,10 +9,11 @@ dict without ``body`` is returned whole as compact JSON.
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import os
 import re
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
@@ -47,6 +48,22 @@ def is_text(content_type: str) -> bool:
     return any(marker in content_type for marker in _TEXT_MARKERS)
 
 
+def new_request_id() -> str:
+    """A random (version 4) UUID's text, as Lambda's request ids are: the same bits as
+    ``str(uuid.uuid4())`` at a third of its cost (one per request)."""
+    data = bytearray(os.urandom(16))
+    data[6] = data[6] & 0x0F | 0x40  # version 4
+    data[8] = data[8] & 0x3F | 0x80  # RFC 4122 variant
+    h = data.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+@functools.lru_cache(maxsize=4)
+def _clf_time(second: int) -> str:
+    """``requestContext.time`` (common log format), the same for a whole second."""
+    return time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(second))
+
+
 def _joined(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
     joined: dict[str, str] = {}
     for key, value in pairs:
@@ -79,7 +96,8 @@ def build_event(
     headers.setdefault("x-forwarded-port", "443")
     headers.setdefault("x-amzn-tls-version", "TLSv1.3")
     headers.setdefault("x-amzn-tls-cipher-suite", "TLS_AES_128_GCM_SHA256")
-    headers.setdefault("x-amzn-trace-id", f"Root=1-{int(now):08x}-{uuid.uuid4().hex[:24]}")
+    if "x-amzn-trace-id" not in headers:
+        headers["x-amzn-trace-id"] = f"Root=1-{int(now):08x}-{os.urandom(12).hex()}"
     host = headers.get("host", "")
     cookies = [c.strip() for k, v in lowered if k == "cookie" for c in v.split(";") if c.strip()]
     event: dict = {
@@ -110,7 +128,7 @@ def build_event(
         "requestId": request_id,
         "routeKey": "$default",
         "stage": "$default",
-        "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+        "time": _clf_time(int(now)),
         "timeEpoch": int(now * 1000),
     }
     if iam:

@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 
 from aiohttp import web
 from botocore.credentials import Credentials
@@ -27,6 +26,7 @@ from coldbench.infra.local.events import (
     HttpResponse,
     build_event,
     error_response,
+    new_request_id,
     result_to_response,
 )
 from coldbench.infra.local.pool import Pool, Throttled
@@ -101,7 +101,7 @@ class FunctionUrl:
         return response
 
     async def _respond(self, request: web.BaseRequest, pool: Pool) -> web.StreamResponse:
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.raw_headers]
         if self.auth == "AWS_IAM":
             # What the headers alone can refuse is refused before the body is read.

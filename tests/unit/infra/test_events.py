@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import base64
 import json
+import re
+import uuid
 
 import pytest
 
@@ -9,6 +11,7 @@ from coldbench.infra.local.events import (
     HttpRequest,
     build_event,
     error_response,
+    new_request_id,
     result_to_response,
 )
 
@@ -141,3 +144,18 @@ def test_a_result_http_cannot_carry_is_invalid_so_the_url_answers_502(result):
     """Bad results gave ``HTTP/1.1 0``, a closed connection, or a header name with a space."""
     with pytest.raises(ValueError):
         result_to_response(json.dumps(result).encode())
+
+
+def test_request_ids_are_random_version_4_uuids_in_their_text_form():
+    ids = [new_request_id() for _ in range(500)]
+    assert len(set(ids)) == 500
+    for rid in ids:
+        parsed = uuid.UUID(rid)
+        assert str(parsed) == rid and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+def test_trace_id_is_made_unless_the_client_sent_one():
+    made = event(make())["headers"]["x-amzn-trace-id"]
+    assert re.fullmatch(r"Root=1-00000000-[0-9a-f]{24}", made)
+    sent = make(headers=[("Host", "x"), ("X-Amzn-Trace-Id", "Root=1-abc-def")])
+    assert event(sent)["headers"]["x-amzn-trace-id"] == "Root=1-abc-def"
