@@ -215,7 +215,7 @@ def cli_stop_s(seconds: int, workdir: Path) -> float:
 
 
 def main(quick: bool = False) -> dict:
-    seconds, rounds = (4, 1) if quick else (10, 3)
+    seconds, rounds = (4, 1) if quick else (10, 5)
     source_dir, handler = source_for("probe")
     with tempfile.TemporaryDirectory(dir="/var/tmp") as tmp:
         workdir = Path(tmp)
