@@ -95,6 +95,15 @@ def locust(url: str, seconds: int, workdir: Path, name: str) -> dict:
     return {"ok": ok, "requests": requests, "rps": ok / span, "client_cpu_s": used["cpu_s"]}
 
 
+def warm_p50_ms(url: str, count: int = 500) -> float:
+    """End-to-end p50 of sequential requests on one keep-alive connection (the client in
+    its own process): what one request costs through this server when nothing queues."""
+    cmd = [sys.executable, str(HERE / "_client.py"), "sequential", url]
+    out = subprocess.run([*cmd, "50"], capture_output=True, check=True)  # warm the path
+    out = subprocess.run([*cmd, str(count)], capture_output=True, text=True, check=True)
+    return statistics.median(row[1] for row in json.loads(out.stdout))
+
+
 def per_invocation(used: dict[str, float], ok: int) -> dict[str, float]:
     return {name: seconds * 1000 / ok for name, seconds in used.items()}
 
@@ -104,7 +113,8 @@ def bare_round(seconds: int, workdir: Path) -> dict:
         pid = int(subprocess.check_output(["pgrep", "-n", "-f", "_bare_server.py"]).split()[0])
         meter = Meter({"server": [(pid, None)]})
         run = locust(url, seconds, workdir, "bare")
-        return {**run, "cpu_ms": per_invocation(meter.used(), run["ok"])}
+        used = meter.used()
+        return {**run, "cpu_ms": per_invocation(used, run["ok"]), "warm_p50_ms": warm_p50_ms(url)}
 
 
 def minimal_round(seconds: int, workdir: Path, task_root: Path, libs: Path, handler: str) -> dict:
@@ -116,7 +126,8 @@ def minimal_round(seconds: int, workdir: Path, task_root: Path, libs: Path, hand
         envs = [(int(p), None) for p in driver.stdout.readline().split()]
         meter = Meter({"driver": [(driver.pid, None)], "environments": envs})
         run = locust(url, seconds, workdir, "minimal")
-        return {**run, "cpu_ms": per_invocation(meter.used(), run["ok"])}
+        used = meter.used()
+        return {**run, "cpu_ms": per_invocation(used, run["ok"]), "warm_p50_ms": warm_p50_ms(url)}
     finally:
         driver.terminate()
         driver.wait()
@@ -146,7 +157,11 @@ def coldbench_round(seconds: int, workdir: Path, endpoint: str, moto_pid: int) -
         assert stack.pool is not None and stack.target is not None
         url, telemetry = stack.target.url, stack.pool.telemetry
         locust(url, 2, workdir, "warmup")  # the 16 environments start
-        time.sleep(1.5)  # the warm-up's telemetry is shipped
+        warm = warm_p50_ms(url)
+        for _ in range(40):  # the warm-up's telemetry is shipped before the meter starts
+            if telemetry.backlog() == 0:
+                break
+            time.sleep(0.25)
         own, thread = os.getpid(), telemetry._thread.native_id
         envs = [(e.proc.pid, None) for e in stack.pool.envs.values() if e.proc]
         meter = Meter(
@@ -182,6 +197,7 @@ def coldbench_round(seconds: int, workdir: Path, endpoint: str, moto_pid: int) -
         "backlog_max": max(backlog, default=0),
         "backlog_at_end": at_end,
         "stop_s": stop_s,
+        "warm_p50_ms": warm,
         "invocations": invocations,
         "measured_invocations": invocations - invocations_before,
         "reports": reports_delivered(target, log_group),
@@ -283,6 +299,14 @@ def report(results: dict[str, list[dict]], rounds: int, seconds: int, ctrl_c_s: 
         f"  coldbench / bare aiohttp: {rps['coldbench'] / rps['bare']:.2f}x;"
         f" minimal driver / bare aiohttp: {rps['minimal'] / rps['bare']:.2f}x"
     )
+    warm = {name: median_of(runs, "warm_p50_ms") for name, runs in results.items()}
+    print(
+        f"  warm request, end to end p50 (sequential, one connection): bare {warm['bare']:.3f},"
+        f" minimal driver {warm['minimal']:.3f}, coldbench {warm['coldbench']:.3f} ms:"
+        f" coldbench adds {warm['coldbench'] - warm['minimal']:.3f} ms to the same"
+        " environments (the warm overhead net of the function's Duration, against the"
+        " bare server, is bench_local_lambda's)"
+    )
     for index, run in enumerate(cold):
         print(
             f"  round {index + 1}: telemetry backlog max {run['backlog_max']:,} events,"
@@ -296,6 +320,7 @@ def report(results: dict[str, list[dict]], rounds: int, seconds: int, ctrl_c_s: 
     )
     return {
         "ctrl_c_s": ctrl_c_s,
+        "warm_p50_ms": warm,
         "rps": rps,
         "ratio_to_minimal": statistics.median(ratios),
         "own_cpu_ms": statistics.median(own),

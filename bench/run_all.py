@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import bench_analysis
 import bench_init_profile
+import bench_local_cost
 import bench_local_lambda
 import bench_locust_user
 import bench_recorder
@@ -25,6 +26,7 @@ def main() -> None:
     only = [a for a in sys.argv[1:] if not a.startswith("--")]
     benches = {
         "local": bench_local_lambda.main,
+        "local-cost": bench_local_cost.main,
         "variants": bench_variants.main,
         "user": bench_locust_user.main,
         "recorder": bench_recorder.main,
