@@ -7,13 +7,16 @@ local moto server, so ``collect`` reads them with the same boto3 code as on AWS.
 
 A background thread ships batches so the event loop serving requests never waits on
 CloudWatch. Each request costs far more than the events in it (on the 2-core development
-machine ~4 ms of boto3 and ~8 ms of moto per request, ~10 and ~25 us per event), so it
-ships few and large: a stream's events go once its oldest has waited half a second,
-oldest stream first, one stream a tick (a full batch goes at once). Under light load every event reaches CloudWatch within ~0.75 s; at a
-high rate over many streams each stream waits its turn, so the backlog stays bounded
-(about four seconds of events with 16 busy streams) and the final flush is short.
-One bad event never costs its batch: events are
-shaped into what ``PutLogEvents`` accepts first (:mod:`logbatch`), a refused request is
+machine ~4 ms of boto3 and ~4.5 ms of moto per request, tens of microseconds per event),
+so it ships few and large requests. A stream's events wait until the oldest has waited
+half a second; then one such stream ships each quarter-second tick, the oldest first. A
+stream whose oldest event has waited four seconds, or that holds a full batch, ships at
+once. So under light load events reach CloudWatch within about a second; with 16 busy
+environments each stream waits its turn (about 4 s), and with hundreds of streams none
+waits more than 4 s. The backlog is a few seconds of events, and the final flush at a
+stop is short.
+
+One bad event never costs its batch: events are shaped into what ``PutLogEvents`` accepts first (:mod:`logbatch`), a refused request is
 halved until the event it refuses stands alone, and a failed request is retried with
 backoff. What still cannot be delivered is counted (:attr:`Telemetry.counts`) and, as
 Lambda does when it drops logs, a ``platform.logsDropped`` record in the stream says how
@@ -43,9 +46,10 @@ log = logging.getLogger(__name__)
 
 RUNTIME_VERSION = "python:{}.{}.local".format(*sys.version_info[:2])  # INIT_START
 _TICK_S = 0.25
-_MAX_WAIT_MS = 500  # a stream's events ship once the oldest has waited this long ...
+_MIN_WAIT_MS = 500  # a stream's events ship once the oldest has waited this long ...
 _REQUESTS_PER_TICK = 1  # ... at most this many streams a tick, oldest first ...
-_FULL_BATCH_EVENTS = 2_000  # ... but a stream holding this many ships at once
+_MAX_WAIT_MS = 4_000  # ... but a stream waiting this long ships at once ...
+_FULL_BATCH_EVENTS = 2_000  # ... as does one holding this many
 _MAX_ATTEMPTS = 6  # a batch is tried over ~30 s (0.5 s doubling, at most 8 s apart)
 _REFUSED = {"InvalidParameterException", "DataAlreadyAcceptedException"}
 DROPPED_REASON = "Some logs could not be delivered to CloudWatch Logs"
@@ -269,14 +273,17 @@ class Telemetry:
 
     def _due(self) -> dict[str, list[dict]]:
         """The streams to ship this tick, taken out of the queue (under the lock)."""
-        waited_since = int(time.time() * 1000) - _MAX_WAIT_MS - int(self.delay_s * 1000)
-        full = [s for s, batch in self._events.items() if len(batch) >= _FULL_BATCH_EVENTS]
-        waiting = sorted(
-            (batch[0]["timestamp"], stream)
-            for stream, batch in self._events.items()
-            if batch and len(batch) < _FULL_BATCH_EVENTS and batch[0]["timestamp"] <= waited_since
-        )
-        chosen = full + [stream for _, stream in waiting[:_REQUESTS_PER_TICK]]
+        now_ms = int((time.time() - self.delay_s) * 1000)
+        chosen, waiting = [], []
+        for stream, batch in self._events.items():
+            if not batch:
+                continue
+            oldest = batch[0]["timestamp"]
+            if len(batch) >= _FULL_BATCH_EVENTS or oldest <= now_ms - _MAX_WAIT_MS:
+                chosen.append(stream)
+            elif oldest <= now_ms - _MIN_WAIT_MS:
+                waiting.append((oldest, stream))
+        chosen += [stream for _, stream in sorted(waiting)[:_REQUESTS_PER_TICK]]
         return {stream: self._events.pop(stream) for stream in chosen}
 
     def _hold_back(self, events: dict[str, list[dict]]) -> dict[str, list[dict]]:

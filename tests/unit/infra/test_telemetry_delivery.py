@@ -248,16 +248,19 @@ def test_a_delivery_delay_holds_young_events_back_until_the_end(endpoint):
 
 
 # -- pacing: few, large requests, and a backlog that stays bounded ---------------------
-def test_paced_shipping_takes_the_oldest_waiting_stream_and_any_full_one():
+def test_paced_shipping_takes_the_oldest_waiting_stream_and_any_full_or_overdue_one():
     t = Telemetry("http://127.0.0.1:9", "us-east-1", "f", "g")  # never contacted here
     now = time.time()
     t.log("young", "just now", now)
     t.log("older", "a second ago", now - 1.0)
     t.log("oldest", "two seconds ago", now - 2.0)
+    t.log("overdue-1", "five seconds ago", now - 5.0)
+    t.log("overdue-2", "six seconds ago", now - 6.0)
     for i in range(telemetry_module._FULL_BATCH_EVENTS):
         t.log("busy", f"line {i}", now)  # young, but a full batch
-    assert t.backlog() == 3 + telemetry_module._FULL_BATCH_EVENTS
-    assert sorted(t._due()) == ["busy", "oldest"]  # one waiting stream a tick, the oldest
+    assert t.backlog() == 5 + telemetry_module._FULL_BATCH_EVENTS
+    # Each overdue or full stream, and one waiting stream a tick, the oldest.
+    assert sorted(t._due()) == ["busy", "oldest", "overdue-1", "overdue-2"]
     assert list(t._due()) == ["older"]
     assert t._due() == {}  # "young" has not waited half a second yet
     assert t.backlog() == 1
