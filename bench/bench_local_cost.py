@@ -35,6 +35,7 @@ import time
 from pathlib import Path
 
 from _bare_server import serving
+from _local import cpu_seconds, full_speed_config
 
 from coldbench.analysis.cloudwatch import logs_client
 from coldbench.infra.local.logbatch import is_report
@@ -42,20 +43,9 @@ from coldbench.infra.local.moto_server import MotoServer
 from coldbench.infra.local.runtime import runtime_dir
 from coldbench.infra.local.stack import running
 from coldbench.infra.packaging import build_package, source_for, unpack
-from coldbench.record.config import build_config
 
 HERE = Path(__file__).parent
 USERS = 16
-
-
-def cpu_seconds(pid: int, tid: int | None = None) -> float:
-    """User + system CPU of a process (or of one of its threads), from /proc."""
-    path = f"/proc/{pid}/task/{tid}/stat" if tid else f"/proc/{pid}/stat"
-    try:
-        fields = Path(path).read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Meter:
@@ -140,18 +130,7 @@ def reports_delivered(target, log_group: str) -> int:
 
 
 def coldbench_round(seconds: int, workdir: Path, endpoint: str, moto_pid: int) -> dict:
-    config = build_config(
-        {
-            "url": {"auth": "NONE"},
-            "local": {
-                "cpu_scaling": "off",
-                "keep_alive_min_s": 600,
-                "keep_alive_max_s": 600,
-                "max_environments": 64,
-            },
-            "function": {"reserved_concurrency": 0},
-        }
-    )
+    config = full_speed_config()
     backlog: list[int] = []
     with running(config, cloudwatch_endpoint=endpoint) as stack:
         assert stack.pool is not None and stack.target is not None

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 from _bare_server import serving
+from _local import cpu_seconds, full_speed_config
 
 from coldbench.analysis.cloudwatch import logs_client
 from coldbench.analysis.platform import parse_report
 from coldbench.infra.local.environment import RUNTIME_PATHS
 from coldbench.infra.local.stack import running
-from coldbench.record.config import build_config
 
 HERE = Path(__file__).parent
 CLIENT = [sys.executable, str(HERE / "_client.py")]
@@ -54,15 +54,6 @@ def reports(stack, ids: set[str]) -> dict[str, dict]:
             break
         time.sleep(0.5)
     return found
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (all its threads, live and ended), from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def throughput_with_cpu(stack, seconds: float, connections: int) -> tuple[float, dict]:
@@ -108,18 +99,7 @@ def import_awslambdaric_ms(no_site: bool = False) -> float:
 
 def main(quick: bool = False) -> dict:
     n, seconds, connections, colds = (300, 3, 8, 5) if quick else (2000, 8, 8, 15)
-    config = build_config(
-        {
-            "url": {"auth": "NONE"},
-            "local": {
-                "cpu_scaling": "off",
-                "keep_alive_min_s": 600,
-                "keep_alive_max_s": 600,
-                "max_environments": 64,
-            },
-            "function": {"reserved_concurrency": 0},
-        }
-    )
+    config = full_speed_config()
     with running(config) as stack:
         url = stack.target.url
         client("sequential", url, "20")  # warm up one environment

@@ -18,6 +18,7 @@ import bench_local_cost
 import bench_local_lambda
 import bench_locust_user
 import bench_recorder
+import bench_telemetry
 import bench_variants
 
 
@@ -27,6 +28,7 @@ def main() -> None:
     benches = {
         "local": bench_local_lambda.main,
         "local-cost": bench_local_cost.main,
+        "telemetry": bench_telemetry.main,
         "variants": bench_variants.main,
         "user": bench_locust_user.main,
         "recorder": bench_recorder.main,
