@@ -16,11 +16,12 @@ environments each stream waits its turn (about 4 s), and with hundreds of stream
 waits more than 4 s. The backlog is a few seconds of events, and the final flush at a
 stop is short.
 
-One bad event never costs its batch: events are shaped into what ``PutLogEvents`` accepts first (:mod:`logbatch`), a refused request is
-halved until the event it refuses stands alone, and a failed request is retried with
-backoff. What still cannot be delivered is counted (:attr:`Telemetry.counts`) and, as
-Lambda does when it drops logs, a ``platform.logsDropped`` record in the stream says how
-many events (and REPORT records) were lost, so ``collect`` can report them with the run.
+One bad event never costs its batch: events are shaped into what ``PutLogEvents``
+accepts first (:mod:`logbatch`), a refused request is halved until the event it refuses
+stands alone, and a failed request is retried with backoff. What still cannot be
+delivered is counted (:attr:`Telemetry.counts`) and, as Lambda does when it drops logs, a
+``platform.logsDropped`` record in the stream says how many events (and REPORT records)
+were lost, so ``collect`` can report them with the run.
 """
 
 from __future__ import annotations
