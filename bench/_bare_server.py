@@ -13,17 +13,24 @@ from aiohttp import web
 
 
 @contextlib.contextmanager
-def serving(prefix: list[str] | None = None) -> Iterator[str]:
+def serving_process(prefix: list[str] | None = None) -> Iterator[tuple[str, int]]:
     """This server in its own process (``prefix``: e.g. a ``taskset`` pinning); yields
-    its URL, stops it after."""
+    its URL and pid, stops it after."""
     cmd = [*(prefix or []), sys.executable, str(Path(__file__))]
     server = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
-        yield f"http://127.0.0.1:{server.stdout.readline().strip()}/"
+        yield f"http://127.0.0.1:{server.stdout.readline().strip()}/", server.pid
     finally:
         server.terminate()
         server.wait()
+
+
+@contextlib.contextmanager
+def serving(prefix: list[str] | None = None) -> Iterator[str]:
+    """:func:`serving_process`, its URL only."""
+    with serving_process(prefix) as (url, _pid):
+        yield url
 
 
 async def main() -> None:

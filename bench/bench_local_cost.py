@@ -34,7 +34,7 @@ import threading
 import time
 from pathlib import Path
 
-from _bare_server import serving
+from _bare_server import serving_process
 from _local import cpu_seconds, full_speed_config
 
 from coldbench.analysis.cloudwatch import logs_client
@@ -99,8 +99,7 @@ def per_invocation(used: dict[str, float], ok: int) -> dict[str, float]:
 
 
 def bare_round(seconds: int, workdir: Path) -> dict:
-    with serving() as url:
-        pid = int(subprocess.check_output(["pgrep", "-n", "-f", "_bare_server.py"]).split()[0])
+    with serving_process() as (url, pid):  # no prefix: the pid is the server's own
         meter = Meter({"server": [(pid, None)]})
         run = locust(url, seconds, workdir, "bare")
         used = meter.used()
@@ -151,7 +150,6 @@ def coldbench_round(seconds: int, workdir: Path, endpoint: str, moto_pid: int) -
                 "environments": envs,
             }
         )
-        invocations_before = stack.pool.counters["invocations"]
         done = threading.Event()
 
         def sample() -> None:
@@ -169,7 +167,6 @@ def coldbench_round(seconds: int, workdir: Path, endpoint: str, moto_pid: int) -
         stop_started = time.perf_counter()
     stop_s = time.perf_counter() - stop_started
     used["front end"] = used.pop("process") - used["telemetry thread"]
-    used["moto"] = used["moto"] + 0.0
     return {
         **run,
         "cpu_ms": per_invocation(used, run["ok"]),
@@ -178,7 +175,6 @@ def coldbench_round(seconds: int, workdir: Path, endpoint: str, moto_pid: int) -
         "stop_s": stop_s,
         "warm_p50_ms": warm,
         "invocations": invocations,
-        "measured_invocations": invocations - invocations_before,
         "reports": reports_delivered(target, log_group),
     }
 
