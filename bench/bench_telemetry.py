@@ -49,6 +49,43 @@ def feed(telemetry: Telemetry, rate: int, seconds: float) -> int:
     return done
 
 
+def request_costs(module: str, repeats: int = 50) -> tuple[float, float, float, float]:
+    """CPU of one ``PutLogEvents`` through telemetry's own client to a moto server run as
+    ``module``: (boto3 ms per request, boto3 us per event, moto ms per request, moto us
+    per event), from requests of 1 and of 1,000 events."""
+    moto = MotoServer()
+    moto.module = module
+    endpoint = moto.start()
+    try:
+        assert moto.proc is not None
+        logs = Telemetry(endpoint, "us-east-1", "cost", "/aws/lambda/cost")._logs
+        logs.create_log_group(logGroupName="/aws/lambda/cost")
+        logs.create_log_stream(logGroupName="/aws/lambda/cost", logStreamName="s")
+        costs = {}
+        for size in (1, 1000):
+            message = '{"time": "2026-11-30T00:00:00.000Z", "type": "platform.report"}'
+            client, server = time.thread_time(), cpu_seconds(moto.proc.pid)
+            for _ in range(repeats):
+                now = int(time.time() * 1000)
+                batch = [{"timestamp": now, "message": message}] * size
+                logs.put_log_events(
+                    logGroupName="/aws/lambda/cost", logStreamName="s", logEvents=batch
+                )
+            costs[size] = (
+                (time.thread_time() - client) / repeats,
+                (cpu_seconds(moto.proc.pid) - server) / repeats,
+            )
+    finally:
+        moto.stop()
+    (client_1, server_1), (client_k, server_k) = costs[1], costs[1000]
+    return (
+        client_1 * 1000,
+        (client_k - client_1) / 999 * 1e6,
+        server_1 * 1000,
+        (server_k - server_1) / 999 * 1e6,
+    )
+
+
 def main(quick: bool = False, rate: int = 2700, seconds: float = 10.0) -> dict:
     if quick:
         rate, seconds = 1000, 4.0
@@ -99,7 +136,15 @@ def main(quick: bool = False, rate: int = 2700, seconds: float = 10.0) -> dict:
         f"  stop (final flush) took {stop_s:.2f} s [target <= 3]; REPORT lines in the log"
         f" group: {len(found):,} of {invocations:,}"
     )
+    costs = {m: request_costs(m) for m in ("coldbench.infra.local.moto_main", "moto.server")}
+    print("  one PutLogEvents request, CPU (requests of 1 and of 1,000 events):")
+    for module, (client_ms, client_us, server_ms, server_us) in costs.items():
+        print(
+            f"    moto run as {module}: moto {server_ms:.2f} ms a request + {server_us:.0f} us"
+            f" an event; telemetry's boto3 {client_ms:.2f} ms + {client_us:.0f} us"
+        )
     return {
+        "request_costs": costs,
         "backlog": backlog,
         "stop_s": stop_s,
         "reports": len(found),

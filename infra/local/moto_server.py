@@ -27,6 +27,7 @@ class MotoServer:
         self.env = env or {}
         self.port = free_port(host)
         self.proc: subprocess.Popen | None = None
+        self.module = "coldbench.infra.local.moto_main"  # moto's server; a bench may compare
 
     @property
     def endpoint(self) -> str:
@@ -36,7 +37,7 @@ class MotoServer:
         cmd = [
             sys.executable,
             "-m",
-            "coldbench.infra.local.moto_main",
+            self.module,
             "-H",
             self.host,
             "-p",

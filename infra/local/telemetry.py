@@ -7,8 +7,8 @@ local moto server, so ``collect`` reads them with the same boto3 code as on AWS.
 
 A background thread ships batches so the event loop serving requests never waits on
 CloudWatch. Each request costs far more than the events in it (on the 2-core development
-machine ~4 ms of boto3 and ~4.5 ms of moto per request, tens of microseconds per event),
-so it ships few and large requests. A stream's events wait until the oldest has waited
+machine ~3 ms of boto3 and 3-4 ms of moto per request, 5-15 us per event: printed by
+``bench/bench_telemetry.py``), so it ships few and large requests. A stream's events wait until the oldest has waited
 half a second; then one such stream ships each quarter-second tick, the oldest first. A
 stream whose oldest event has waited four seconds, or that holds a full batch, ships at
 once. So under light load events reach CloudWatch within about a second; with 16 busy
