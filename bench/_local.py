@@ -1,9 +1,12 @@
-"""What the local Lambda benchmarks share: the configuration they run it with, and CPU
-time read from /proc."""
+"""What the local Lambda benchmarks share: the configuration they run it with, CPU time
+read from /proc, and a value sampled each second."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from coldbench.record.config import Config, build_config
@@ -35,3 +38,23 @@ def cpu_seconds(pid: int, tid: int | None = None) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def sampled_each_second(read: Callable[[], int]) -> Iterator[list[int]]:
+    """The values ``read`` returns once a second, on a thread of its own, for the
+    ``with`` block (a telemetry backlog, say)."""
+    values: list[int] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(1.0):
+            values.append(read())
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield values
+    finally:
+        done.set()
+        thread.join()

@@ -30,12 +30,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from _bare_server import serving_process
-from _local import cpu_seconds, full_speed_config
+from _local import cpu_seconds, full_speed_config, sampled_each_second
 
 from coldbench.analysis.cloudwatch import logs_client
 from coldbench.infra.local.logbatch import is_report
@@ -130,7 +129,6 @@ def reports_delivered(target, log_group: str) -> int:
 
 def coldbench_round(seconds: int, workdir: Path, endpoint: str, moto_pid: int) -> dict:
     config = full_speed_config()
-    backlog: list[int] = []
     with running(config, cloudwatch_endpoint=endpoint) as stack:
         assert stack.pool is not None and stack.target is not None
         url, telemetry = stack.target.url, stack.pool.telemetry
@@ -150,16 +148,8 @@ def coldbench_round(seconds: int, workdir: Path, endpoint: str, moto_pid: int) -
                 "environments": envs,
             }
         )
-        done = threading.Event()
-
-        def sample() -> None:
-            while not done.wait(1.0):
-                backlog.append(telemetry.backlog())
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        run = locust(url, seconds, workdir, "coldbench")
-        done.set()
+        with sampled_each_second(telemetry.backlog) as backlog:
+            run = locust(url, seconds, workdir, "coldbench")
         used = meter.used()
         at_end = telemetry.backlog()
         invocations = stack.pool.counters["invocations"]

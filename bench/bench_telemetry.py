@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import threading
 import time
 
-from _local import cpu_seconds
+from _local import cpu_seconds, sampled_each_second
 
 from coldbench.analysis.cloudwatch import fetch_reports, logs_client
 from coldbench.infra.local.moto_server import MotoServer
@@ -97,17 +96,8 @@ def main(quick: bool = False, rate: int = 2700, seconds: float = 10.0) -> dict:
         telemetry.start()
         tid = telemetry._thread.native_id
         before = cpu_seconds(os.getpid(), tid), cpu_seconds(moto.proc.pid)
-        backlog: list[int] = []
-        stop = threading.Event()
-
-        def sample() -> None:
-            while not stop.wait(1.0):
-                backlog.append(telemetry.backlog())
-
-        sampler = threading.Thread(target=sample, daemon=True)
-        sampler.start()
-        invocations = feed(telemetry, rate, seconds)
-        stop.set()
+        with sampled_each_second(telemetry.backlog) as backlog:
+            invocations = feed(telemetry, rate, seconds)
         at_end = telemetry.backlog()
         thread_s = cpu_seconds(os.getpid(), tid) - before[0]  # it ends at the stop
         started, flush_cpu = time.perf_counter(), time.thread_time()
