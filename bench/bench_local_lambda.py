@@ -1,7 +1,8 @@
 """Local Lambda figures, each compared in the same run against its baseline.
 
 1. Warm-path overhead: client end-to-end minus the REPORT's in-function Duration (p50),
-   sequential requests over one keep-alive connection, client in its own process.
+   sequential requests over one keep-alive connection, client in its own process; and
+   that overhead over a bare aiohttp server's own end-to-end p50, measured the same way.
 2. Throughput of a trivial handler vs a bare aiohttp hello-world server, same client.
 3. Cold start of a trivial handler (client end-to-end of the first request to a new
    environment, on a client connection already in use, as a load-test user meets one
@@ -79,10 +80,9 @@ def bare_figures(seconds: float, connections: int, n: int) -> tuple[float, float
     Lambda's is (sequential requests on one keep-alive connection)."""
     with serving() as url:
         client("sequential", url, "20")
-        e2e = [row[1] for row in client("sequential", url, str(n))]
-        return client("concurrent", url, str(seconds), str(connections))["rps"], float(
-            np.percentile(e2e, 50)
-        )
+        e2e_p50 = float(np.percentile([row[1] for row in client("sequential", url, str(n))], 50))
+        rps = client("concurrent", url, str(seconds), str(connections))["rps"]
+        return rps, e2e_p50
 
 
 def import_awslambdaric_ms(no_site: bool = False) -> float:
